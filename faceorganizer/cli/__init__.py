@@ -1,0 +1,67 @@
+"""The ``faceorganizer`` command: the GUI with no command, headless commands otherwise.
+
+Each command module registers its sub-commands with :func:`faceorganizer.cli.common.command`; every command
+takes ``--library DIR`` and ``--json``. Errors of the package are printed as one line naming the fix, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from faceorganizer import __version__
+from faceorganizer.cli import common
+from faceorganizer.errors import FaceOrganizerError
+from faceorganizer.log import setup_logging
+
+# Command modules register themselves on import.
+from faceorganizer.cli import library_cmds, models_cmds  # noqa: E402,F401  isort:skip
+
+_OPTIONAL_MODULES = ("people_cmds", "search_cmds", "attribute_cmds", "ecosystem_cmds")
+for _name in _OPTIONAL_MODULES:
+    try:
+        __import__(f"faceorganizer.cli.{_name}")
+    except ModuleNotFoundError as exc:  # a module of a feature not yet present in this build
+        if exc.name != f"faceorganizer.cli.{_name}":
+            raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceorganizer",
+        description="Find, group and search the people in your photos. Without a command, opens the app.")
+    parser.add_argument("--version", action="version", version=f"FaceOrganizer {__version__}")
+    parser.add_argument("--library", metavar="DIR", help="library folder (default: the default library)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to the console")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for spec in common.COMMANDS:
+        p = sub.add_parser(spec.name, help=spec.help, description=spec.help)
+        p.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS,
+                       help="library folder (default: the default library)")
+        p.add_argument("--json", action="store_true", help="machine-readable output (see README)")
+        spec.configure(p)
+        p.set_defaults(_run=spec.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO, console=args.verbose)
+    if args.command is None:
+        from faceorganizer.app import run_gui
+
+        return run_gui(args.library)
+    try:
+        return int(args._run(args) or 0)
+    except FaceOrganizerError as exc:
+        print(f"faceorganizer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("faceorganizer: cancelled", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""The `Library` façade: one object the CLI and the GUI both hold (think Anki's ``Collection``).
+
+A library is a folder holding ``library.db`` (SQLite, the source of truth) and ``cache/`` (thumbnails, the
+vector index: always rebuildable from the database). The façade owns the store connection, the settings and
+the lazily loaded face analyzer; feature modules (import, people, search, attributes) are plain functions over
+it. Calls are serialised by one lock so a GUI worker thread and the GUI thread can share the object safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from faceorganizer import paths
+from faceorganizer.errors import LibraryError
+from faceorganizer.settings import Settings, load_settings
+from faceorganizer.store import connect, migrate, queries
+from faceorganizer.store import journal as journal_mod
+from faceorganizer.store.schema import schema_version
+
+if TYPE_CHECKING:
+    from faceorganizer.pipeline.analyzer import FaceAnalyzer
+
+log = logging.getLogger("faceorganizer.library")
+
+DB_NAME = "library.db"
+
+
+@dataclass(frozen=True)
+class LibraryStats:
+    """Counts shown by ``status`` and the GUI's status bar."""
+
+    photos: int
+    photos_by_status: dict[str, int]
+    faces: int
+    people: int
+    named_people: int
+    unassigned_faces: int
+    roots: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"photos": self.photos, "photos_by_status": self.photos_by_status, "faces": self.faces,
+                "people": self.people, "named_people": self.named_people,
+                "unassigned_faces": self.unassigned_faces, "roots": self.roots}
+
+
+class Library:
+    """An open library folder. Use :meth:`open`; close with :meth:`close` or a ``with`` block."""
+
+    def __init__(self, folder: Path, db: sqlite_utils.Database, settings: Settings) -> None:
+        self.folder = folder
+        self.db = db
+        self.settings = settings
+        self.lock = threading.RLock()
+        self._analyzer: FaceAnalyzer | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    @classmethod
+    def open(cls, folder: Path | str | None = None, *, create: bool = True,
+             settings: Settings | None = None) -> Library:
+        """Open (and by default create) the library at ``folder``; ``None`` means the default library."""
+        folder = Path(folder).expanduser() if folder else paths.default_library_dir()
+        db_path = folder / DB_NAME
+        if not db_path.exists():
+            if not create:
+                raise LibraryError(f"{folder} is not a FaceOrganizer library (no {DB_NAME})")
+            if folder.exists() and not folder.is_dir():
+                raise LibraryError(f"{folder} is a file, not a folder")
+            folder.mkdir(parents=True, exist_ok=True)
+        db = connect(db_path)
+        migrate(db)
+        (folder / "cache").mkdir(exist_ok=True)
+        log.info("opened library %s (schema %d)", folder, schema_version(db))
+        return cls(folder, db, settings or load_settings())
+
+    @property
+    def db_path(self) -> Path:
+        return self.folder / DB_NAME
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.folder / "cache"
+
+    def connect_writer(self) -> sqlite_utils.Database:
+        """A second connection to the same file, for a job's own writer thread."""
+        return connect(self.db_path)
+
+    def close(self) -> None:
+        with self.lock:
+            if self._analyzer is not None:
+                self._analyzer = None
+            self.db.conn.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def locked(self) -> Iterator[sqlite_utils.Database]:
+        with self.lock:
+            yield self.db
+
+    # ----------------------------------------------------------------- models
+    @property
+    def analyzer(self) -> FaceAnalyzer:
+        """The face pipeline, loaded on first use (raises a clear error when models are missing)."""
+        with self.lock:
+            if self._analyzer is None:
+                from faceorganizer.pipeline.analyzer import FaceAnalyzer
+
+                self._analyzer = FaceAnalyzer.from_settings(self.settings)
+            return self._analyzer
+
+    # ----------------------------------------------------------------- reading
+    def stats(self) -> LibraryStats:
+        with self.lock:
+            by_status = {r["status"]: r["n"] for r in
+                         self.db.query("SELECT status, COUNT(*) AS n FROM photos GROUP BY status")}
+            one = lambda sql: next(iter(self.db.query(sql).__iter__()))["n"]  # noqa: E731
+            roots = list(self.db.query(
+                "SELECT r.path, r.online, r.last_scan, COUNT(p.id) AS photos FROM roots r "
+                "LEFT JOIN photos p ON p.root_id = r.id GROUP BY r.id ORDER BY r.path"))
+            return LibraryStats(
+                photos=sum(by_status.values()),
+                photos_by_status=by_status,
+                faces=one("SELECT COUNT(*) AS n FROM faces"),
+                people=one("SELECT COUNT(DISTINCT person_id) AS n FROM assignments a "
+                           "JOIN people pe ON pe.id = a.person_id WHERE pe.hidden = 0"),
+                named_people=one("SELECT COUNT(*) AS n FROM people WHERE name IS NOT NULL"),
+                unassigned_faces=one("SELECT COUNT(*) AS n FROM faces f WHERE NOT EXISTS "
+                                     "(SELECT 1 FROM assignments a WHERE a.face_id = f.id)"),
+                roots=[{**r, "online": bool(r["online"])} for r in roots],
+            )
+
+    def skipped(self) -> list[dict[str, str]]:
+        """Photos not imported, with the reason recorded for each."""
+        with self.lock:
+            return [{"path": r["path"], "status": r["status"], "reason": r["error"] or r["status"]}
+                    for r in self.db.query("SELECT path, status, error FROM photos "
+                                           "WHERE status IN ('skipped', 'unsupported') ORDER BY path")]
+
+    def people(self, *, include_hidden: bool = False) -> list[queries.PersonRow]:
+        with self.lock:
+            return queries.people(self.db, include_hidden=include_hidden)
+
+    def faces(self, where: str = "1", params: list | tuple = (), limit: int | None = None,
+              offset: int = 0) -> list[queries.FaceRow]:
+        with self.lock:
+            return queries.faces(self.db, where, params, limit, offset)
+
+    # ----------------------------------------------------------------- undo / redo
+    def undo(self) -> journal_mod.JournalEntry:
+        """Revert the latest user edit."""
+        with self.lock:
+            return journal_mod.undo(self.db)
+
+    def redo(self) -> journal_mod.JournalEntry:
+        """Re-apply the latest undone edit."""
+        with self.lock:
+            return journal_mod.redo(self.db)
+
+    def history(self, limit: int = 50) -> list[journal_mod.JournalEntry]:
+        with self.lock:
+            return journal_mod.history(self.db, limit)

@@ -1,0 +1,49 @@
+"""The headless CLI as a user runs it: a real subprocess on a real library file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "faceorganizer", *args], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def test_status_creates_library_and_reports_json(tmp_path):
+    lib = tmp_path / "My Library"
+    out = json.loads(run_cli("status", "--json", "--library", str(lib)).stdout)
+    assert out["photos"] == 0 and out["faces"] == 0 and out["skipped"] == []
+    assert (lib / "library.db").is_file()
+    assert json.loads(run_cli("people", "--json", "--library", str(lib)).stdout) == []
+    assert json.loads(run_cli("--library", str(lib), "faces", "--json").stdout) == []
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    proc = run_cli("undo", "--library", str(tmp_path / "lib"), check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "faceorganizer: error: nothing to undo"
+    proc = run_cli("people", "--library", str(tmp_path / "lib" / "library.db"), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_doctor_lists_every_model_installed_with_matching_checksum():
+    report = json.loads(run_cli("doctor", "--json").stdout)
+    assert report["python"] and report["torch"] and report["onnxruntime_providers"]
+    assert report["models"], "no models listed"
+    for model in report["models"]:
+        assert model["installed"] and model["checksum_ok"], model
+    assert report["log_file"].endswith("faceorganizer.log")
+
+
+def test_version_and_help():
+    assert "FaceOrganizer" in run_cli("--version").stdout
+    help_text = run_cli("--help").stdout
+    for name in ("status", "people", "faces", "models", "doctor"):
+        assert name in help_text
