@@ -20,6 +20,7 @@ import sqlite_utils
 
 from faceorganizer import paths
 from faceorganizer.errors import LibraryError
+from faceorganizer.people import edits
 from faceorganizer.settings import Settings, load_settings
 from faceorganizer.store import connect, migrate, queries
 from faceorganizer.store import journal as journal_mod
@@ -27,6 +28,7 @@ from faceorganizer.store.schema import schema_version
 
 if TYPE_CHECKING:
     from faceorganizer.pipeline.analyzer import FaceAnalyzer
+    from faceorganizer.scan.importer import ImportJob
 
 log = logging.getLogger("faceorganizer.library")
 
@@ -156,6 +158,55 @@ class Library:
               offset: int = 0) -> list[queries.FaceRow]:
         with self.lock:
             return queries.faces(self.db, where, params, limit, offset)
+
+    # ----------------------------------------------------------------- jobs
+    def import_job(self, roots: list[str], *, cancel: threading.Event | None = None,
+                   workers: int | None = None) -> ImportJob:
+        """A job importing ``roots`` (folders or photos); iterate ``job.run()`` for progress ticks.
+
+        The job writes through its own connection, so the GUI can keep reading while it runs; after the last
+        photo new faces are grouped (assigned to people or grouped among themselves).
+        """
+        from faceorganizer.scan.importer import ImportJob
+
+        return ImportJob(self, roots, cancel=cancel, workers=workers)
+
+    # ----------------------------------------------------------------- edits (journaled, undoable)
+    def rename(self, person_id: int, name: str | None) -> int:
+        with self.lock:
+            return edits.rename(self.db, person_id, name)
+
+    def merge(self, target_id: int, other_ids: list[int]) -> int:
+        with self.lock:
+            return edits.merge(self.db, target_id, other_ids)
+
+    def split(self, person_id: int, part_b: list[int], new_name: str | None = None) -> int:
+        with self.lock:
+            return edits.split(self.db, person_id, part_b, new_name=new_name)
+
+    def move(self, face_ids: list[int], person_id: int | None, new_name: str | None = None) -> int:
+        with self.lock:
+            return edits.move(self.db, face_ids, person_id, new_name=new_name)
+
+    def confirm(self, face_ids: list[int], person_id: int) -> None:
+        with self.lock:
+            edits.confirm(self.db, face_ids, person_id)
+
+    def reject(self, face_ids: list[int], person_id: int | None = None) -> None:
+        with self.lock:
+            edits.reject(self.db, face_ids, person_id)
+
+    def hide(self, person_id: int, hidden: bool = True) -> None:
+        with self.lock:
+            edits.hide(self.db, person_id, hidden)
+
+    def set_cover(self, person_id: int, face_id: int) -> None:
+        with self.lock:
+            edits.set_cover(self.db, person_id, face_id)
+
+    def create_person(self, name: str) -> int:
+        with self.lock:
+            return edits.create_person(self.db, name)
 
     # ----------------------------------------------------------------- undo / redo
     def undo(self) -> journal_mod.JournalEntry:

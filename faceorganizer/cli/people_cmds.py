@@ -1,0 +1,175 @@
+"""Importing and fixing people: import, cluster, rename, merge, split, move, reject, confirm, hide, cover."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from faceorganizer.cli.common import command, emit, open_library, table
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="folders or photos to import")
+    p.add_argument("--workers", type=int, default=None, help="analysis processes (default: one per core)")
+
+
+def _bar(progress) -> str:
+    total = max(progress.photos_total, 1)
+    frac = min(progress.photos_done / total, 1.0)
+    filled = int(frac * 30)
+    eta = f" ETA {progress.eta:.0f}s" if progress.eta is not None else ""
+    return (f"\r[{'#' * filled}{'.' * (30 - filled)}] {progress.photos_done}/{progress.photos_total} photos, "
+            f"{progress.faces_found} faces, {progress.rate:.1f}/s{eta} ")
+
+
+@command("import", "import folders or photos (incremental: unchanged files cost nothing)", _import_args)
+def import_(args: argparse.Namespace) -> int:
+    cancel = threading.Event()
+    with open_library(args) as lib:
+        job = lib.import_job(args.paths, cancel=cancel, workers=args.workers)
+        progress = None
+        show = not args.json and sys.stderr.isatty()
+        try:
+            for progress in job.run():
+                if show:
+                    sys.stderr.write(_bar(progress))
+                    sys.stderr.flush()
+        except KeyboardInterrupt:
+            cancel.set()
+            print("\nimport cancelled; run the same command again to resume", file=sys.stderr)
+            return 130
+        if show:
+            sys.stderr.write("\n")
+    assert progress is not None
+    data = progress.result_json()
+
+    def text() -> str:
+        lines = [f"Imported in {data['seconds']:.1f}s: {data['photos_added']} new photos, "
+                 f"{data['photos_updated']} updated, {data['photos_skipped']} skipped, "
+                 f"{data['faces_added']} faces"]
+        lines += [f"  skipped {s['path']}: {s['reason']}" for s in data["skipped"]]
+        return "\n".join(lines)
+
+    emit(args, data, text)
+    return 0
+
+
+def _id_and_name(p: argparse.ArgumentParser) -> None:
+    p.add_argument("person", type=int, help="person id")
+    p.add_argument("name", help="new name (empty string clears it)")
+
+
+@command("rename", "name a person (a name another person has merges the two)", _id_and_name)
+def rename(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        pid = lib.rename(args.person, args.name)
+    emit(args, {"id": pid, "name": args.name}, f"Person {pid} is now {args.name or '(unnamed)'}")
+    return 0
+
+
+def _merge_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", type=int, help="person id that stays")
+    p.add_argument("others", type=int, nargs="+", help="person ids merged into it")
+
+
+@command("merge", "merge people into one (their faces become confirmed)", _merge_args)
+def merge(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        pid = lib.merge(args.target, args.others)
+    emit(args, {"id": pid}, f"Merged {', '.join(map(str, args.others))} into {pid}")
+    return 0
+
+
+def _split_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("person", type=int)
+    p.add_argument("--faces", type=int, nargs="+", help="faces for the new person (default: proposed from the "
+                                                        "cluster tree)")
+    p.add_argument("--name", help="name of the new person")
+    p.add_argument("--dry-run", action="store_true", help="only show the proposed split")
+
+
+@command("split", "split a person in two (proposed from the cluster tree, or the faces you give)", _split_args)
+def split(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        part_b = args.faces
+        if part_b is None:
+            from faceorganizer.people.grouping import propose_split
+
+            part_a, part_b = propose_split(lib.db, args.person)
+        else:
+            part_a = None
+        if args.dry_run:
+            emit(args, {"part_a": part_a, "part_b": part_b}, f"Proposed: keep {part_a}, split off {part_b}")
+            return 0
+        new_id = lib.split(args.person, list(part_b), args.name)
+    emit(args, {"id": new_id, "faces": list(part_b)}, f"New person {new_id} with faces {list(part_b)}")
+    return 0
+
+
+def _move_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("faces", type=int, nargs="+", help="face ids")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--to", type=int, dest="person", help="target person id")
+    group.add_argument("--new", metavar="NAME", nargs="?", const="", help="move to a new person")
+
+
+@command("move", "move faces to a person (confirmed)", _move_args)
+def move(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        pid = lib.move(args.faces, args.person, new_name=args.new or None)
+    emit(args, {"person_id": pid, "faces": args.faces}, f"Moved {len(args.faces)} face(s) to person {pid}")
+    return 0
+
+
+def _faces_person(p: argparse.ArgumentParser) -> None:
+    p.add_argument("faces", type=int, nargs="+", help="face ids")
+    p.add_argument("--person", type=int, help="person id (default: the face's current person)")
+
+
+@command("reject", "\"not this person\": remove faces from a person for good", _faces_person)
+def reject(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        lib.reject(args.faces, args.person)
+    emit(args, {"rejected": args.faces}, f"Rejected {len(args.faces)} face(s)")
+    return 0
+
+
+def _confirm_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("faces", type=int, nargs="+", help="face ids")
+    p.add_argument("--person", type=int, required=True, help="person id")
+
+
+@command("confirm", "\"yes, this is X\": confirm faces as a person", _confirm_args)
+def confirm(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        lib.confirm(args.faces, args.person)
+    emit(args, {"confirmed": args.faces, "person_id": args.person}, f"Confirmed {len(args.faces)} face(s)")
+    return 0
+
+
+def _hide_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("person", type=int)
+    p.add_argument("--show", action="store_true", help="show a hidden person again")
+
+
+@command("hide", "hide a person from the people list", _hide_args)
+def hide(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        lib.hide(args.person, not args.show)
+    emit(args, {"id": args.person, "hidden": not args.show},
+         f"Person {args.person} {'shown' if args.show else 'hidden'}")
+    return 0
+
+
+def _cover_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("person", type=int)
+    p.add_argument("face", type=int)
+
+
+@command("cover", "set a person's cover face", _cover_args)
+def cover(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        lib.set_cover(args.person, args.face)
+    emit(args, {"id": args.person, "cover_face_id": args.face}, "Cover set")
+    return 0

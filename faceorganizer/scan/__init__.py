@@ -1,0 +1,1 @@
+"""Scanning folders and importing photos: discovery, hashing, the staged import job."""
