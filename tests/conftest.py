@@ -40,3 +40,46 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("FACEORGANIZER_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("FACEORGANIZER_LOG_DIR", str(base / "logs"))
     monkeypatch.setenv("FACEORGANIZER_MODELS_DIR", str(MODELS_DIR))
+
+
+@pytest.fixture(scope="session")
+def shared_library_dir(shared_faces: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library holding every shared photo, imported once per test session (read-only for tests)."""
+    from faceorganizer.library import Library
+
+    folder = tmp_path_factory.mktemp("shared-library") / "lib"
+    with Library.open(folder) as lib:
+        for _ in lib.import_job([str(shared_faces)]).run():
+            pass
+    return folder
+
+
+@pytest.fixture()
+def library_copy(shared_library_dir: Path, tmp_path: Path):
+    """A private, writable copy of the shared-photos library."""
+    import shutil
+
+    from faceorganizer.library import Library
+
+    dest = tmp_path / "lib"
+    shutil.copytree(shared_library_dir, dest)
+    lib = Library.open(dest)
+    yield lib
+    lib.close()
+
+
+def main_faces(lib, shared_faces: Path) -> tuple[list[int], list[str]]:
+    """(face id, identity) of the main (largest) face of every ``identities/`` photo in a library."""
+    ids, labels = [], []
+    root = str(shared_faces / "identities")
+    rows = lib.db.query(
+        "SELECT p.path, f.id, f.w * f.h AS area FROM photos p JOIN faces f ON f.photo_id = p.id "
+        "WHERE substr(p.path, 1, ?) = ? ORDER BY p.path, area DESC", [len(root), root])
+    seen = set()
+    for r in rows:
+        if r["path"] in seen:
+            continue
+        seen.add(r["path"])
+        ids.append(r["id"])
+        labels.append(Path(r["path"]).parent.name)
+    return ids, labels

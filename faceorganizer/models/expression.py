@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from faceorganizer.errors import ModelCorruptError
+from faceorganizer.models.registry import model_path
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +184,6 @@ class ExpressionNet:
     def _load(self):
         with self._lock:
             if self._network is None:
-                from faceorganizer.models.registry import model_path
-
                 manifest, blob = model_path("expression_manifest"), model_path("expression")
                 network = _build_network(load_weight_map(manifest, blob)).to(self.device)
                 log.info("expression net loaded from %s on %s", blob, self.device)

@@ -354,7 +354,7 @@ class ImportJob:
         vectors = embedder.embed(np.stack(chips), flip=self.library.settings.flip_fusion) if chips else None
         self._time("embed", time.perf_counter() - t)
         t = time.perf_counter()
-        model_id = embedder.model_id
+        model_id = self.library.analyzer.model_id
         k = 0
         with transaction(db):
             for row, digest, result in batch:

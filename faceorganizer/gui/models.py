@@ -1,0 +1,560 @@
+"""List models over ids: people, faces, photos, search hits. Rows load lazily; thumbnails arrive later.
+
+A model holds only ids (paged in with ``fetchMore``); the display data of a row is read in blocks of rows
+around the first one asked for, and forgotten when the cache grows. Decorations are placeholders until the
+:class:`~faceorganizer.gui.thumbnails.ThumbnailLoader` has the pixmap; then only the affected rows repaint.
+Refreshing keeps rows whose ids did not change (no reset while an import adds faces at the end).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont, QGuiApplication, QPalette
+
+from faceorganizer.gui.reads import FaceCard, PersonCard, PhotoCard, Reader
+from faceorganizer.gui.thumbnails import ThumbnailLoader, placeholder
+
+IdRole = Qt.ItemDataRole.UserRole + 1
+SubtitleRole = Qt.ItemDataRole.UserRole + 2
+CardRole = Qt.ItemDataRole.UserRole + 3
+BadgeRole = Qt.ItemDataRole.UserRole + 4
+MutedRole = Qt.ItemDataRole.UserRole + 5  # unnamed / unsorted: drawn in italics
+
+FACE_MIME = "application/x-faceorganizer-face-ids"
+PERSON_MIME = "application/x-faceorganizer-person-ids"
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def encode_ids(mime: str, ids: Sequence[int]) -> QMimeData:
+    data = QMimeData()
+    data.setData(mime, json.dumps(list(ids)).encode())
+    data.setText(", ".join(str(i) for i in ids))
+    return data
+
+
+def decode_ids(data: QMimeData, mime: str) -> list[int]:
+    if not data.hasFormat(mime):
+        return []
+    try:
+        return [int(i) for i in json.loads(bytes(data.data(mime)).decode())]
+    except (ValueError, TypeError):
+        return []
+
+
+class IdListModel(QAbstractListModel):
+    """Base: ids paged in, cards (display rows) read in blocks, thumbnails from the loader."""
+
+    PAGE = 3000
+    BLOCK = 240
+    MAX_CARDS = 30_000
+
+    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, *, thumb_size: int = 112,
+                 parent: Any = None) -> None:
+        super().__init__(parent)
+        self.reader = reader
+        self.thumbs = thumbs
+        self.thumb_size = thumb_size
+        self._ids: list[int] = []
+        self._row_of: dict[int, int] = {}
+        self._more = False
+        self._cards: dict[int, Any] = {}
+        self._key_ids: dict[str, int] = {}
+        self.placeholder_color = QGuiApplication.palette().color(QPalette.ColorRole.Mid)
+        thumbs.pixmaps_ready.connect(self._on_pixmaps)
+
+    # ------------------------------------------------------------------ subclass hooks
+    def fetch_ids(self, offset: int, limit: int) -> list[int]:
+        raise NotImplementedError
+
+    def fetch_cards(self, ids: list[int]) -> dict[int, Any]:
+        raise NotImplementedError
+
+    def thumb_key(self, card: Any) -> str | None:
+        return None
+
+    def title(self, card: Any) -> str:
+        return str(card)
+
+    def subtitle(self, card: Any) -> str:
+        return ""
+
+    def tooltip(self, card: Any) -> str:
+        return self.title(card)
+
+    def muted(self, card: Any) -> bool:
+        return False
+
+    def badge(self, card: Any) -> str:
+        return ""
+
+    # ------------------------------------------------------------------ ids
+    @property
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def id_at(self, row: int) -> int:
+        return self._ids[row]
+
+    def row_of(self, item_id: int) -> int | None:
+        return self._row_of.get(item_id)
+
+    def refresh(self) -> None:
+        """Re-read the ids (as many as were loaded) and forget cached cards; unchanged rows stay put."""
+        want = max(len(self._ids), self.PAGE)
+        ids = self.fetch_ids(0, want + 1)
+        more = len(ids) > want
+        self._cards.clear()
+        self.set_ids(ids[:want], more=more)
+
+    def set_ids(self, ids: list[int], *, more: bool = False) -> None:
+        old = self._ids
+        self._more = more
+        if ids == old:
+            if old:
+                self.dataChanged.emit(self.index(0), self.index(len(old) - 1))
+            return
+        if len(ids) > len(old) and ids[:len(old)] == old:
+            self.beginInsertRows(QModelIndex(), len(old), len(ids) - 1)
+            self._ids = ids
+            self._row_of.update((i, r) for r, i in enumerate(ids[len(old):], len(old)))
+            self.endInsertRows()
+            if old:
+                self.dataChanged.emit(self.index(0), self.index(len(old) - 1))
+            return
+        self.beginResetModel()
+        self._ids = list(ids)
+        self._row_of = {i: r for r, i in enumerate(self._ids)}
+        self._cards.clear()
+        self.endResetModel()
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._more
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or not self._more:
+            return
+        new = self.fetch_ids(len(self._ids), self.PAGE + 1)
+        self._more = len(new) > self.PAGE
+        new = [i for i in new[:self.PAGE] if i not in self._row_of]
+        if new:
+            self.set_ids(self._ids + new, more=self._more)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    # ------------------------------------------------------------------ rows
+    def card(self, row: int) -> Any:
+        item_id = self._ids[row]
+        card = self._cards.get(item_id)
+        if card is None:
+            if len(self._cards) > self.MAX_CARDS:
+                self._cards.clear()
+            lo = max(0, row - self.BLOCK // 4)
+            block = [i for i in self._ids[lo:lo + self.BLOCK] if i not in self._cards]
+            self._cards.update(self.fetch_cards(block))
+            card = self._cards.get(item_id)
+        return card
+
+    def card_by_id(self, item_id: int) -> Any:
+        row = self._row_of.get(item_id)
+        return None if row is None else self.card(row)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._ids):
+            return None
+        if role == IdRole:
+            return self._ids[index.row()]
+        card = self.card(index.row())
+        if card is None:  # deleted since the ids were read; the next refresh drops it
+            return "…" if role == Qt.ItemDataRole.DisplayRole else None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.title(card)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(card)
+        if role == SubtitleRole:
+            return self.subtitle(card)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(card)
+        if role == CardRole:
+            return card
+        if role == BadgeRole:
+            return self.badge(card)
+        if role == MutedRole:
+            return self.muted(card)
+        if role == Qt.ItemDataRole.FontRole and self.muted(card):
+            font = QFont()
+            font.setItalic(True)
+            return font
+        return None
+
+    def _decoration(self, card: Any):
+        key = self.thumb_key(card)
+        if key is None:
+            return placeholder(self.thumb_size, self.placeholder_color)
+        self._key_ids[key] = card.id
+        pm = self.thumbs.pixmap(key)
+        if pm is not None:
+            return pm
+        return placeholder(self.thumb_size, self.placeholder_color, broken=key in self.thumbs.broken)
+
+    def _on_pixmaps(self, keys: list[str]) -> None:
+        for key in keys:
+            item_id = self._key_ids.get(key)
+            row = self._row_of.get(item_id) if item_id is not None else None
+            if row is not None:
+                ix = self.index(row)
+                self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DecorationRole])
+
+
+class PeopleModel(IdListModel):
+    """People with a cover face, name (editable in place) and face count."""
+
+    rename_requested = Signal(int, str)
+    merge_requested = Signal(int, list)  # target person, people dropped on it
+    move_requested = Signal(list, int)  # face ids dropped on a person
+
+    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+        super().__init__(reader, thumbs, **kw)
+        self.sort = "count"
+        self.include_hidden = False
+        self.face_filter: tuple[str, list] = ("", [])
+        self._all: list[PersonCard] = []
+
+    def fetch_ids(self, offset: int, limit: int) -> list[int]:
+        if offset == 0:
+            where, params = self.face_filter
+            self._all = self.reader.people(sort=self.sort, include_hidden=self.include_hidden,
+                                           face_filter=where, params=params)
+        return [p.id for p in self._all[offset:offset + limit if limit >= 0 else None]]
+
+    def fetch_cards(self, ids: list[int]) -> dict[int, PersonCard]:
+        wanted = set(ids)
+        return {p.id: p for p in self._all if p.id in wanted}
+
+    def refresh(self) -> None:
+        self._cards.clear()
+        ids = self.fetch_ids(0, -1)
+        self.set_ids(ids)
+        self._cards = {p.id: p for p in self._all}
+
+    def thumb_key(self, card: PersonCard) -> str | None:
+        return f"face:{card.cover_face_id}" if card.cover_face_id else None
+
+    def title(self, card: PersonCard) -> str:
+        return card.label
+
+    def subtitle(self, card: PersonCard) -> str:
+        n = card.face_count
+        return f"{n} face{'s' if n != 1 else ''}" + (" · hidden" if card.hidden else "")
+
+    def tooltip(self, card: PersonCard) -> str:
+        return (f"{card.label}\n{card.face_count} faces in {card.photo_count} photos"
+                + (f"\nlast seen {card.last_seen[:10]}" if card.last_seen else "")
+                + "\nDouble-click to open · F2 to rename · drop faces here to move them")
+
+    def muted(self, card: PersonCard) -> bool:
+        return card.name is None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if not index.isValid():
+            return base | Qt.ItemFlag.ItemIsDropEnabled
+        return (base | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled
+                | Qt.ItemFlag.ItemIsDropEnabled)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.EditRole and index.isValid():
+            card = self.card(index.row())
+            return (card.name or "") if card else ""
+        return super().data(index, role)
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        card = self.card(index.row())
+        name = str(value).strip()
+        if card is None or name == (card.name or ""):
+            return False
+        self.rename_requested.emit(card.id, name)
+        return True
+
+    def mimeTypes(self) -> list[str]:
+        return [FACE_MIME, PERSON_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        return encode_ids(PERSON_MIME, sorted({self._ids[i.row()] for i in indexes}))
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                        parent: _Index) -> bool:
+        return parent.isValid() and (data.hasFormat(FACE_MIME) or data.hasFormat(PERSON_MIME))
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                     parent: _Index) -> bool:
+        if not parent.isValid():
+            return False
+        target = self._ids[parent.row()]
+        faces = decode_ids(data, FACE_MIME)
+        if faces:
+            self.move_requested.emit(faces, target)
+            return False  # the edit thread moves them; nothing to remove from the source model here
+        people = [p for p in decode_ids(data, PERSON_MIME) if p != target]
+        if people:
+            self.merge_requested.emit(target, people)
+        return False
+
+
+class FacesModel(IdListModel):
+    """Faces matching a condition (a person's, unsorted ones, a filter): drag them onto people."""
+
+    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+        super().__init__(reader, thumbs, **kw)
+        self.where = "1"
+        self.params: list = []
+        self.order = "f.id"
+        self.show_person = True
+
+    def set_query(self, where: str, params: Sequence = (), order: str = "f.id") -> None:
+        self.where, self.params, self.order = where, list(params), order
+        self.set_ids([])
+        self.refresh()
+
+    def fetch_ids(self, offset: int, limit: int) -> list[int]:
+        return self.reader.face_ids(self.where, self.params, order=self.order, limit=limit, offset=offset)
+
+    def fetch_cards(self, ids: list[int]) -> dict[int, FaceCard]:
+        return self.reader.face_cards(ids)
+
+    def thumb_key(self, card: FaceCard) -> str:
+        return f"face:{card.id}"
+
+    def title(self, card: FaceCard) -> str:
+        return card.person_label if self.show_person else (card.taken_at or "")[:10] or f"Face {card.id}"
+
+    def subtitle(self, card: FaceCard) -> str:
+        a = card.attributes
+        bits = []
+        if "age" in a:
+            bits.append(f"~{a['age']:.0f} y")
+        if "gender_label" in a:
+            bits.append(a["gender_label"][0].upper())
+        if a.get("expression"):
+            bits.append(str(a["expression"]))
+        return " · ".join(bits)
+
+    def tooltip(self, card: FaceCard) -> str:
+        from faceorganizer.scan.discover import display_path
+
+        a = card.attributes
+        lines = [card.person_label + (" (confirmed)" if card.origin == "confirmed" else ""),
+                 display_path(card.photo)]
+        if card.taken_at:
+            lines.append(f"taken {card.taken_at[:10]}")
+        for k in ("age", "gender_label", "expression", "pose", "sharpness", "size"):
+            if k in a:
+                v = a[k]
+                lines.append(f"{k.replace('_label', '')}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}")
+        return "\n".join(lines)
+
+    def muted(self, card: FaceCard) -> bool:
+        return self.show_person and card.person_id is None
+
+    def badge(self, card: FaceCard) -> str:
+        return "✓" if card.origin == "confirmed" else ""
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return [FACE_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        return encode_ids(FACE_MIME, sorted({self._ids[i.row()] for i in indexes}))
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction | Qt.DropAction.CopyAction
+
+
+class PhotosModel(IdListModel):
+    """Photos (newest first) in a folder / matching a face filter."""
+
+    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+        super().__init__(reader, thumbs, **kw)
+        self.where = "1"
+        self.params: list = []
+        self.face_filter: tuple[str, list] = ("", [])
+
+    def set_query(self, where: str = "1", params: Sequence = (), face_filter: tuple[str, list] = ("", [])) -> None:
+        self.where, self.params, self.face_filter = where, list(params), face_filter
+        self.set_ids([])
+        self.refresh()
+
+    def fetch_ids(self, offset: int, limit: int) -> list[int]:
+        ff, fp = self.face_filter
+        return self.reader.photo_ids(self.where, self.params, face_filter=ff, face_params=fp,
+                                     limit=limit, offset=offset)
+
+    def fetch_cards(self, ids: list[int]) -> dict[int, PhotoCard]:
+        return self.reader.photo_cards(ids)
+
+    def thumb_key(self, card: PhotoCard) -> str:
+        return f"photo:{card.id}"
+
+    def title(self, card: PhotoCard) -> str:
+        return card.filename
+
+    def subtitle(self, card: PhotoCard) -> str:
+        date = (card.taken_at or "")[:10]
+        faces = f"{card.face_count} face{'s' if card.face_count != 1 else ''}"
+        return f"{date} · {faces}" if date else faces
+
+    def tooltip(self, card: PhotoCard) -> str:
+        from faceorganizer.scan.discover import display_path
+
+        size = f"{card.width}×{card.height}" if card.width else ""
+        return f"{display_path(card.path)}\n{size}  {card.taken_at or ''}\nDouble-click to view"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a face and how far it is from the query (smaller is closer)."""
+
+    face_id: int
+    distance: float
+    score: float | None = None
+
+
+class HitsModel(IdListModel):
+    """Search results (faces ranked by distance), cut at a threshold the slider moves without re-searching."""
+
+    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+        super().__init__(reader, thumbs, **kw)
+        self.hits: list[Hit] = []
+        self.threshold = 0.6
+        self.allowed: Callable[[list[int]], set[int]] | None = None
+        self._by_id: dict[int, Hit] = {}
+
+    def set_hits(self, hits: list[Hit]) -> None:
+        self.hits = sorted(hits, key=lambda h: h.distance)
+        self._by_id = {h.face_id: h for h in self.hits}
+        self.set_ids([])
+        self.refresh()
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.refresh()
+
+    def visible_hits(self) -> list[Hit]:
+        hits = [h for h in self.hits if h.distance <= self.threshold]
+        if self.allowed is not None and hits:
+            ok = self.allowed([h.face_id for h in hits])
+            hits = [h for h in hits if h.face_id in ok]
+        return hits
+
+    def fetch_ids(self, offset: int, limit: int) -> list[int]:
+        ids = [h.face_id for h in self.visible_hits()]
+        return ids[offset:offset + limit if limit >= 0 else None]
+
+    def refresh(self) -> None:
+        self._cards.clear()
+        self.set_ids(self.fetch_ids(0, -1))
+
+    def fetch_cards(self, ids: list[int]) -> dict[int, FaceCard]:
+        return self.reader.face_cards(ids)
+
+    def thumb_key(self, card: FaceCard) -> str:
+        return f"face:{card.id}"
+
+    def title(self, card: FaceCard) -> str:
+        return card.person_label
+
+    def subtitle(self, card: FaceCard) -> str:
+        hit = self._by_id.get(card.id)
+        if hit is None:
+            return ""
+        return f"distance {hit.distance:.2f}" + (f" · {hit.score:.0%}" if hit.score is not None else "")
+
+    def tooltip(self, card: FaceCard) -> str:
+        from faceorganizer.scan.discover import display_path
+
+        return f"{card.person_label}\n{display_path(card.photo)}\n{self.subtitle(card)}"
+
+    def muted(self, card: FaceCard) -> bool:
+        return card.person_id is None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return [FACE_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        return encode_ids(FACE_MIME, sorted({self._ids[i.row()] for i in indexes}))
+
+
+@dataclass(frozen=True)
+class HitGroup:
+    """Search results grouped by person: the person, their best (closest) face and how many matched."""
+
+    id: int  # person id, or -face id for an unsorted face
+    person_id: int | None
+    label: str
+    best_face_id: int
+    best_distance: float
+    count: int
+
+
+class HitGroupsModel(IdListModel):
+    """The visible hits of a :class:`HitsModel` grouped by person, closest person first."""
+
+    def __init__(self, hits: HitsModel, **kw: Any) -> None:
+        super().__init__(hits.reader, hits.thumbs, **kw)
+        self.hits_model = hits
+        self.groups: dict[int, HitGroup] = {}
+
+    def refresh(self) -> None:
+        visible = self.hits_model.visible_hits()
+        cards = self.reader.face_cards([h.face_id for h in visible])
+        groups: dict[int, HitGroup] = {}
+        for h in visible:  # closest first
+            c = cards.get(h.face_id)
+            if c is None:
+                continue
+            gid = c.person_id if c.person_id is not None else -c.id
+            g = groups.get(gid)
+            if g is None:
+                groups[gid] = HitGroup(gid, c.person_id, c.person_label, c.id, h.distance, 1)
+            else:
+                groups[gid] = HitGroup(gid, g.person_id, g.label, g.best_face_id, g.best_distance, g.count + 1)
+        self.groups = groups
+        self._cards = dict(groups)
+        self.set_ids(list(groups))
+        self._cards = dict(groups)
+
+    def fetch_ids(self, offset: int, limit: int) -> list[int]:
+        return list(self.groups)[offset:offset + limit if limit >= 0 else None]
+
+    def fetch_cards(self, ids: list[int]) -> dict[int, HitGroup]:
+        return {i: self.groups[i] for i in ids if i in self.groups}
+
+    def thumb_key(self, card: HitGroup) -> str:
+        return f"face:{card.best_face_id}"
+
+    def title(self, card: HitGroup) -> str:
+        return card.label
+
+    def subtitle(self, card: HitGroup) -> str:
+        return f"{card.count} match{'es' if card.count != 1 else ''} · best {card.best_distance:.2f}"
+
+    def muted(self, card: HitGroup) -> bool:
+        return card.person_id is None

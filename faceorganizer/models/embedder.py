@@ -1,0 +1,133 @@
+"""Face embeddings: 150×150 aligned RGB chips in, 128-d dlib ResNet vectors out, on the backend runtime picks.
+
+Embeddings from different models or chip framings are not comparable, so each stored embedding carries the
+:data:`MODEL_ID` (or :func:`model_id` with flip fusion) it was made with; a change to the network, its
+weights or the alignment must bump it so a library knows which faces to re-embed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from faceorganizer.models import dlib_resnet
+from faceorganizer.models.registry import model_path
+from faceorganizer.models.runtime import BackendChoice, ort_session, pick_backend
+
+log = logging.getLogger("faceorganizer.models")
+
+#: The network (dlib ResNet v1 weights) and the chip preprocessing (MTCNN 5 points → dlib-style 150-px chip,
+#: padding 0.25) that together define what an embedding means.
+MODEL_ID = "dlib_resnet_v1+mtcnn_align_v1"
+CHIP_SIZE = dlib_resnet.CHIP_SIZE
+DIM = dlib_resnet.EMBEDDING_DIM
+#: Same person ⇔ Euclidean distance below this (dlib's rule; held on the shared photos without tuning).
+#: With flip fusion the vectors are sums of two embeddings: use twice this threshold.
+SAME_PERSON_DISTANCE = 0.6
+
+CPU_BATCH = 32
+GPU_BATCH = 256
+
+
+def model_id(flip: bool = False) -> str:
+    """The id stored with an embedding; flip-fused sums (twice the norm) get their own id."""
+    return MODEL_ID + "+flipsum" if flip else MODEL_ID
+
+
+class Embedder:
+    """Computes face embeddings; loads its network on first use (or :meth:`load`), once, thread-safely.
+
+    ``preference``/``device`` are passed to :func:`~faceorganizer.models.runtime.pick_backend`; ``threads`` is
+    the onnxruntime intra-op thread count (default: all cores); ``batch_size`` overrides the per-device batch.
+    """
+
+    def __init__(self, preference: str = "auto", device: str = "auto", *, threads: int | None = None,
+                 batch_size: int | None = None) -> None:
+        self._preference = preference
+        self._device = device
+        self._threads = threads
+        self._batch_size = batch_size
+        self._choice: BackendChoice | None = None
+        self._run: Callable[[np.ndarray], np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> BackendChoice:
+        """What runs the network (picked on first access; cheap, loads no weights)."""
+        if self._choice is None:
+            onnx_file = model_path("dlib_resnet_onnx", must_exist=False).is_file()
+            self._choice = pick_backend(self._preference, self._device, onnx_model=onnx_file)
+        return self._choice
+
+    @property
+    def batch_size(self) -> int:
+        if self._batch_size:
+            return self._batch_size
+        return GPU_BATCH if self.backend.device == "cuda" else CPU_BATCH
+
+    def load(self) -> None:
+        """Load the network now (otherwise the first :meth:`embed` does); raises ModelMissingError if absent."""
+        self._runner()
+
+    def _runner(self) -> Callable[[np.ndarray], np.ndarray]:
+        with self._lock:
+            if self._run is None:
+                choice = self.backend
+                self._run = self._load_onnx(choice) if choice.backend == "onnx" else self._load_torch(choice)
+            return self._run
+
+    def _load_onnx(self, choice: BackendChoice) -> Callable[[np.ndarray], np.ndarray]:
+        session = ort_session(model_path("dlib_resnet_onnx"), choice, threads=self._threads)
+        log.info("embedder: loaded %s on %s", model_path("dlib_resnet_onnx").name, session.get_providers())
+
+        def run(chips: np.ndarray) -> np.ndarray:
+            x = np.ascontiguousarray(chips.transpose(0, 3, 1, 2), dtype=np.float32)
+            return session.run([dlib_resnet.ONNX_OUTPUT], {dlib_resnet.ONNX_INPUT: x})[0]
+
+        return run
+
+    def _load_torch(self, choice: BackendChoice) -> Callable[[np.ndarray], np.ndarray]:
+        import torch
+
+        module = dlib_resnet.load_torch(model_path("dlib_resnet"))
+        device = torch.device(choice.device)
+        dtype = torch.float16 if choice.half else torch.float32
+        module = module.to(device=device, dtype=dtype, memory_format=torch.channels_last)
+        log.info("embedder: loaded %s into PyTorch on %s (%s)", model_path("dlib_resnet").name, device, dtype)
+
+        def run(chips: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                # Send uint8 (4× fewer bytes than float) and convert on the device.
+                x = torch.from_numpy(np.ascontiguousarray(chips)).to(device, non_blocking=True)
+                x = x.permute(0, 3, 1, 2).to(dtype).contiguous(memory_format=torch.channels_last)
+                return module(x).float().cpu().numpy()
+
+        return run
+
+    def embed(self, chips: np.ndarray, flip: bool = False) -> np.ndarray:
+        """Embeddings (float32 N×128, not normalised) of uint8 RGB chips N×150×150×3 (or one chip 150×150×3).
+
+        With ``flip`` each row is the sum of the chip's embedding and its mirror image's (the seed paper's
+        flip fusion); such rows have about twice the norm, so compare them at twice the distance threshold.
+        """
+        chips = np.asarray(chips)
+        if chips.ndim == 3:
+            chips = chips[None]
+        if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3) or chips.dtype != np.uint8:
+            raise ValueError(f"expected uint8 chips N×{CHIP_SIZE}×{CHIP_SIZE}×3, got {chips.dtype} {chips.shape}")
+        out = np.empty((len(chips), DIM), dtype=np.float32)
+        if not len(chips):
+            return out
+        run = self._runner()
+        step = self.batch_size
+        for start in range(0, len(chips), step):
+            part = chips[start:start + step]
+            if flip:
+                both = run(np.concatenate([part, part[:, :, ::-1]]))
+                out[start:start + len(part)] = both[:len(part)] + both[len(part):]
+            else:
+                out[start:start + len(part)] = run(part)
+        return out

@@ -1,0 +1,494 @@
+"""MTCNN face detector: P-Net → R-Net → O-Net (Zhang et al. 2016) with the facenet-pytorch weights.
+
+The three networks are written here with facenet-pytorch's state-dict key names (its wheel holds the weights;
+the package itself is not used, see ../shared/docs/models.md §1) and the cascade runs in NumPy.
+
+Speed (≈90% of the CPU pipeline is this detector):
+
+- Detection runs on a working copy whose longest side is at most ``max_side``; boxes and landmarks are mapped
+  back to the given image. ``min_face_size`` is measured in that working copy, so on a 4000-px photo with the
+  default 1280 the smallest face found is about 20 × 4000 / 1280 ≈ 62 px.
+- On the CPU the networks run in onnxruntime: graphs are built in memory from the state dicts at first use
+  (no file, no exporter). Measured on 2 busy cores, one thread, the P-Net pyramid of a 1280×960 image:
+  onnxruntime 96 ms CPU, PyTorch channels-last 150 ms, PyTorch default layout 400+ ms. With a CUDA GPU
+  (see :mod:`faceorganizer.models.runtime`) PyTorch runs them on the GPU.
+- The input normalisation ``(x − 127.5) / 128`` is folded into each network's first convolution (exact: those
+  convolutions have no padding), so the nets take raw 0..255 pixels.
+
+Hard cases: when nothing is found, the image is zero-padded by half its width and height on every side (so
+it doubles) and searched once more for large faces only — the seed paper's "re-detection with padding": a
+face that fills the frame is missed otherwise, since P-Net's 12-px window must fit inside the image.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from faceorganizer.models.registry import model_path
+from faceorganizer.models.runtime import BackendChoice, cpu_count, pick_backend
+
+log = logging.getLogger("faceorganizer.models")
+
+PYRAMID_FACTOR = 0.709
+DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
+#: NMS IoU thresholds: within one pyramid scale, across scales (stage 1), after R-Net, after O-Net ("min").
+NMS_SCALE, NMS_STAGE1, NMS_STAGE2, NMS_STAGE3 = 0.5, 0.7, 0.7, 0.7
+#: The padding retry only looks for faces at least this fraction of the original image's shorter side.
+RETRY_MIN_FACE_FRACTION = 0.3
+
+_WEIGHT_KEYS = {"pnet": "mtcnn_pnet", "rnet": "mtcnn_rnet", "onet": "mtcnn_onet"}
+
+# Layers of each net, in order, with facenet-pytorch's parameter names: (kind, name, args).
+# conv: (in, out, kernel); pool: (kernel, stride) with ceil mode; dense: (in, out); heads come last.
+_LAYERS: dict[str, list[tuple[str, str, tuple[int, ...]]]] = {
+    "pnet": [("conv", "conv1", (3, 10, 3)), ("prelu", "prelu1", (10,)), ("pool", "pool1", (2, 2)),
+             ("conv", "conv2", (10, 16, 3)), ("prelu", "prelu2", (16,)),
+             ("conv", "conv3", (16, 32, 3)), ("prelu", "prelu3", (32,))],
+    "rnet": [("conv", "conv1", (3, 28, 3)), ("prelu", "prelu1", (28,)), ("pool", "pool1", (3, 2)),
+             ("conv", "conv2", (28, 48, 3)), ("prelu", "prelu2", (48,)), ("pool", "pool2", (3, 2)),
+             ("conv", "conv3", (48, 64, 2)), ("prelu", "prelu3", (64,)), ("flatten", "", ()),
+             ("dense", "dense4", (576, 128)), ("prelu", "prelu4", (128,))],
+    "onet": [("conv", "conv1", (3, 32, 3)), ("prelu", "prelu1", (32,)), ("pool", "pool1", (3, 2)),
+             ("conv", "conv2", (32, 64, 3)), ("prelu", "prelu2", (64,)), ("pool", "pool2", (3, 2)),
+             ("conv", "conv3", (64, 64, 3)), ("prelu", "prelu3", (64,)), ("pool", "pool3", (2, 2)),
+             ("conv", "conv4", (64, 128, 2)), ("prelu", "prelu4", (128,)), ("flatten", "", ()),
+             ("dense", "dense5", (1152, 256)), ("prelu", "prelu5", (256,))],
+}
+# Output heads: (name, kind, is_softmax). P-Net's are 1×1 convolutions over the whole map.
+_HEADS: dict[str, list[tuple[str, bool]]] = {
+    "pnet": [("conv4_1", True), ("conv4_2", False)],
+    "rnet": [("dense5_1", True), ("dense5_2", False)],
+    "onet": [("dense6_1", True), ("dense6_2", False), ("dense6_3", False)],
+}
+_INPUT_SIZE = {"rnet": 24, "onet": 48}
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """One face: box ``(x1, y1, x2, y2)`` and landmarks in the pixels of the image given to ``detect``.
+
+    ``landmarks`` is 5×2 (x, y): left eye, right eye, nose tip, left mouth corner, right mouth corner, where
+    "left" means image-left. ``score`` is O-Net's face probability.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: np.ndarray
+
+    @property
+    def xywh(self) -> tuple[float, float, float, float]:
+        x1, y1, x2, y2 = self.box
+        return x1, y1, x2 - x1, y2 - y1
+
+    @property
+    def size(self) -> float:
+        """The box's shorter side in pixels."""
+        return min(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+
+# --------------------------------------------------------------------------------------------- weights
+
+def load_state_dicts() -> dict[str, dict[str, np.ndarray]]:
+    """The three nets' parameters as float32 arrays, input normalisation folded in, dense layers reordered.
+
+    facenet-pytorch flattens its feature maps in (W, H, C) order (a relic of the Caffe conversion); the dense
+    weights are permuted here so that a plain (C, H, W) flatten gives the same result.
+    """
+    import torch
+
+    out = {}
+    for net, key in _WEIGHT_KEYS.items():
+        raw = torch.load(model_path(key), map_location="cpu", weights_only=True)
+        sd = {k: v.float().numpy().copy() for k, v in raw.items()}
+        w, b = sd["conv1.weight"], sd["conv1.bias"]
+        sd["conv1.bias"] = (b - 127.5 / 128.0 * w.sum(axis=(1, 2, 3))).astype(np.float32)
+        sd["conv1.weight"] = (w / 128.0).astype(np.float32)
+        for i, (kind, name, args) in enumerate(_LAYERS[net]):
+            if kind == "dense":
+                channels = [a[1] for k, _, a in _LAYERS[net][:i] if k == "conv"][-1]
+                side = int(round(math.sqrt(args[0] / channels)))
+                wd = sd[f"{name}.weight"].reshape(args[1], side, side, channels)  # (out, W, H, C)
+                sd[f"{name}.weight"] = np.ascontiguousarray(wd.transpose(0, 3, 2, 1).reshape(args[1], -1))
+        out[net] = sd
+    return out
+
+
+# --------------------------------------------------------------------------------------------- backends
+
+def _onnx_graph(net: str, sd: dict[str, np.ndarray]) -> bytes:
+    """An ONNX model (opset 17) of one net, built directly from its parameters."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits = [], []
+    x = "x"
+
+    def init(name: str, value: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
+        return name
+
+    for i, (kind, name, args) in enumerate(_LAYERS[net]):
+        y = f"t{i}"
+        if kind == "conv":
+            nodes.append(helper.make_node("Conv", [x, init(f"{name}.w", sd[f"{name}.weight"]),
+                                                   init(f"{name}.b", sd[f"{name}.bias"])], [y]))
+        elif kind == "prelu":
+            slope = sd[f"{name}.weight"]
+            is_dense = i > 0 and _LAYERS[net][i - 1][0] == "dense"
+            nodes.append(helper.make_node("PRelu", [x, init(f"{name}.s", slope if is_dense
+                                                               else slope.reshape(-1, 1, 1))], [y]))
+        elif kind == "pool":
+            nodes.append(helper.make_node("MaxPool", [x], [y], kernel_shape=[args[0]] * 2,
+                                          strides=[args[1]] * 2, ceil_mode=1))
+        elif kind == "flatten":
+            nodes.append(helper.make_node("Flatten", [x], [y], axis=1))
+        elif kind == "dense":
+            nodes.append(helper.make_node("Gemm", [x, init(f"{name}.w", sd[f"{name}.weight"]),
+                                                   init(f"{name}.b", sd[f"{name}.bias"])], [y], transB=1))
+        x = y
+    outputs = []
+    for j, (name, softmax) in enumerate(_HEADS[net]):
+        y = f"out{j}"
+        op = "Conv" if net == "pnet" else "Gemm"
+        extra = {} if net == "pnet" else {"transB": 1}
+        raw = f"h{j}" if softmax else y
+        nodes.append(helper.make_node(op, [x, init(f"{name}.w", sd[f"{name}.weight"]),
+                                           init(f"{name}.b", sd[f"{name}.bias"])], [raw], **extra))
+        if softmax:
+            nodes.append(helper.make_node("Softmax", [raw], [y], axis=1))
+        channels = sd[f"{name}.weight"].shape[0]
+        shape = ["n", channels, "mh", "mw"] if net == "pnet" else ["n", channels]
+        outputs.append(helper.make_tensor_value_info(y, TensorProto.FLOAT, shape))
+    dims = ["n", 3, "h", "w"] if net == "pnet" else ["n", 3, _INPUT_SIZE[net], _INPUT_SIZE[net]]
+    graph = helper.make_graph(nodes, net, [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+                              outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., tuple]:
+    """A PyTorch module of one net with facenet-pytorch's parameter names (the weights in ``sd``)."""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            for kind, name, args in _LAYERS[net]:
+                if kind == "conv":
+                    setattr(self, name, nn.Conv2d(args[0], args[1], args[2]))
+                elif kind == "prelu":
+                    setattr(self, name, nn.PReLU(args[0]))
+                elif kind == "pool":
+                    setattr(self, name, nn.MaxPool2d(args[0], args[1], ceil_mode=True))
+                elif kind == "dense":
+                    setattr(self, name, nn.Linear(args[0], args[1]))
+            for name, _ in _HEADS[net]:
+                w = sd[f"{name}.weight"]
+                setattr(self, name, nn.Conv2d(w.shape[1], w.shape[0], 1) if net == "pnet"
+                        else nn.Linear(w.shape[1], w.shape[0]))
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            for kind, name, _ in _LAYERS[net]:
+                x = x.flatten(1) if kind == "flatten" else getattr(self, name)(x)
+            return tuple(torch.softmax(getattr(self, n)(x), 1) if soft else getattr(self, n)(x)
+                         for n, soft in _HEADS[net])
+
+    module = Net()
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    return module.eval()
+
+
+# --------------------------------------------------------------------------------------------- detector
+
+class FaceDetector:
+    """Finds faces and their 5 landmarks; loads its networks on first use (or :meth:`load`), once.
+
+    ``min_face_size`` (px in the working copy, see the module doc) sets the finest pyramid scale;
+    ``thresholds`` are the three stages' face-probability cut-offs; ``max_side`` bounds the working copy;
+    ``pad_retry`` enables the re-detection with padding; ``preference``/``device`` go to
+    :func:`~faceorganizer.models.runtime.pick_backend`; ``threads`` is the CPU thread count (default: all
+    cores this process may use; import workers pass 1).
+    """
+
+    def __init__(self, min_face_size: int = 20, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                 max_side: int = 1280, *, pad_retry: bool = True, preference: str = "auto",
+                 device: str = "auto", threads: int | None = None) -> None:
+        if min_face_size < 12:
+            raise ValueError(f"min_face_size must be at least 12 px (P-Net's window), not {min_face_size}")
+        if len(thresholds) != 3:
+            raise ValueError("thresholds must hold three probabilities (P-Net, R-Net, O-Net)")
+        self.min_face_size = int(min_face_size)
+        self.thresholds = tuple(float(t) for t in thresholds)
+        self.max_side = int(max_side)
+        self.pad_retry = pad_retry
+        self._preference = preference
+        self._device = device
+        self._threads = threads
+        self._nets: dict[str, Callable[[np.ndarray], list[np.ndarray]]] | None = None
+        self._choice: BackendChoice | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> BackendChoice:
+        if self._choice is None:
+            self._choice = pick_backend(self._preference, self._device, onnx_model=True)
+        return self._choice
+
+    def load(self) -> None:
+        """Load the networks now (otherwise the first :meth:`detect` does); ModelMissingError if absent."""
+        self._runners()
+
+    def _runners(self) -> dict[str, Callable[[np.ndarray], list[np.ndarray]]]:
+        with self._lock:
+            if self._nets is None:
+                sds = load_state_dicts()
+                choice = self.backend
+                threads = self._threads if self._threads and self._threads > 0 else cpu_count()
+                self._nets = {net: (self._onnx_runner(net, sd, choice, threads) if choice.backend == "onnx"
+                                    else self._torch_runner(net, sd, choice, threads))
+                              for net, sd in sds.items()}
+                log.info("MTCNN detector loaded: %s", choice)
+            return self._nets
+
+    @staticmethod
+    def _onnx_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int
+                     ) -> Callable[[np.ndarray], list[np.ndarray]]:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        session = ort.InferenceSession(_onnx_graph(net, sd), sess_options=options,
+                                       providers=list(choice.providers) or ["CPUExecutionProvider"])
+        return lambda x: session.run(None, {"x": x})
+
+    @staticmethod
+    def _torch_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int
+                      ) -> Callable[[np.ndarray], list[np.ndarray]]:
+        import torch
+
+        device = torch.device(choice.device)
+        module = _torch_net(net, sd).to(device=device, memory_format=torch.channels_last)
+        if device.type == "cpu" and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+        def run(x: np.ndarray) -> list[np.ndarray]:
+            with torch.inference_mode():
+                t = torch.from_numpy(x).to(device).contiguous(memory_format=torch.channels_last)
+                return [o.float().cpu().numpy() for o in module(t)]
+
+        return run
+
+    # ------------------------------------------------------------------------------------------ detect
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Faces in an H×W×3 uint8 RGB image, highest score first (coordinates in that image's pixels)."""
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an H×W×3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+        h, w = rgb.shape[:2]
+        if min(h, w) < 1:
+            return []
+        found = self._detect_scaled(rgb, self.min_face_size)
+        if not found and self.pad_retry:
+            found = self._detect_padded(rgb)
+        return found
+
+    def _detect_padded(self, rgb: np.ndarray) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        py, px = (h + 1) // 2, (w + 1) // 2
+        padded = cv2.copyMakeBorder(rgb, py, py, px, px, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        factor = min(1.0, self.max_side / max(padded.shape[:2]))
+        min_face = max(self.min_face_size, RETRY_MIN_FACE_FRACTION * min(h, w) * factor)
+        out = []
+        for d in self._detect_scaled(padded, min_face):
+            x1, y1, x2, y2 = d.box
+            box = _clip_box((x1 - px, y1 - py, x2 - px, y2 - py), w, h)
+            if box is not None:
+                out.append(Detection(box, d.score, d.landmarks - np.array([px, py], np.float32)))
+        return out
+
+    def _detect_scaled(self, rgb: np.ndarray, min_face: float) -> list[Detection]:
+        """Detect on a copy no larger than ``max_side`` and map the results back to ``rgb``."""
+        h, w = rgb.shape[:2]
+        factor = min(1.0, self.max_side / max(h, w))
+        if factor < 1.0:
+            size = (max(1, round(w * factor)), max(1, round(h * factor)))
+            work = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            fx, fy = w / size[0], h / size[1]
+        else:
+            work, fx, fy = rgb, 1.0, 1.0
+        boxes, scores, points = self._cascade(work, min_face)
+        out = []
+        for box, score, pts in zip(boxes, scores, points):
+            # Boxes are continuous coordinates (pixel i spans [i, i+1)); landmarks are pixel positions.
+            mapped = _clip_box((box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy), w, h)
+            if mapped is None:
+                continue
+            lm = np.empty((5, 2), np.float32)
+            lm[:, 0] = (pts[:, 0] + 0.5) * fx - 0.5
+            lm[:, 1] = (pts[:, 1] + 0.5) * fy - 0.5
+            out.append(Detection(mapped, float(score), lm))
+        return out
+
+    def _cascade(self, img: np.ndarray, min_face: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The three stages on one image: boxes N×4 (x1, y1, x2, y2), scores N, landmarks N×5×2."""
+        nets = self._runners()
+        t1, t2, t3 = self.thresholds
+        empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
+
+        octaves = _Octaves(img)
+        boxes = self._stage1(octaves, min_face, nets["pnet"], t1)
+        if not len(boxes):
+            return empty
+
+        # Stage 2: R-Net on 24×24 crops of the squared candidate boxes.
+        boxes = _square(boxes)
+        crops = octaves.crops(boxes, 24)
+        prob, reg = _run_batched(nets["rnet"], crops)
+        keep = prob[:, 1] > t2
+        boxes, reg, scores = boxes[keep], reg[keep], prob[keep, 1]
+        if not len(boxes):
+            return empty
+        keep = _nms(boxes, scores, NMS_STAGE2)
+        boxes = _square(_regress(boxes[keep], reg[keep]))
+
+        # Stage 3: O-Net on 48×48 crops: final score, box refinement and the 5 landmarks.
+        crops = octaves.crops(boxes, 48)
+        prob, reg, lm = _run_batched(nets["onet"], crops)
+        keep = prob[:, 1] > t3
+        boxes, reg, lm, scores = boxes[keep], reg[keep], lm[keep], prob[keep, 1]
+        if not len(boxes):
+            return empty
+        wh = (boxes[:, 2:4] - boxes[:, 0:2])
+        points = np.stack([boxes[:, None, 0] + lm[:, 0:5] * wh[:, None, 0],
+                           boxes[:, None, 1] + lm[:, 5:10] * wh[:, None, 1]], axis=2) - 0.5
+        boxes = _regress(boxes, reg)
+        keep = _nms(boxes, scores, NMS_STAGE3, mode="min")
+        keep = keep[np.argsort(-scores[keep], kind="stable")]
+        return boxes[keep], scores[keep], points[keep].astype(np.float32)
+
+    @staticmethod
+    def _stage1(octaves: _Octaves, min_face: float, pnet: Callable[[np.ndarray], list[np.ndarray]],
+                threshold: float) -> np.ndarray:
+        """P-Net over the image pyramid: candidate boxes N×4 after NMS and box regression."""
+        h, w = octaves.levels[0].shape[:2]
+        scale = 12.0 / min_face
+        candidates = []
+        while min(h, w) * scale >= 12:
+            sh, sw = int(math.ceil(h * scale)), int(math.ceil(w * scale))
+            level = octaves.resize(sw, sh)
+            x = np.ascontiguousarray(level.transpose(2, 0, 1)[None], dtype=np.float32)
+            prob, reg = pnet(x)
+            ys, xs = np.nonzero(prob[0, 1] >= threshold)
+            if len(ys):
+                # Each map cell is a 12×12 window at stride 2 of this level; back to ``img`` pixels.
+                sx, sy = w / sw, h / sh
+                b = np.stack([2 * xs * sx, 2 * ys * sy, (2 * xs + 12) * sx, (2 * ys + 12) * sy], axis=1)
+                s = prob[0, 1, ys, xs]
+                r = reg[0][:, ys, xs].T
+                keep = _nms(b, s, NMS_SCALE)
+                candidates.append(np.concatenate([b[keep], s[keep, None], r[keep]], axis=1))
+            scale *= PYRAMID_FACTOR
+        if not candidates:
+            return np.zeros((0, 4), np.float32)
+        allc = np.concatenate(candidates)
+        keep = _nms(allc[:, :4], allc[:, 4], NMS_STAGE1)
+        return _regress(allc[keep, :4], allc[keep, 5:9])
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def _run_batched(run: Callable[[np.ndarray], list[np.ndarray]], x: np.ndarray, batch: int = 512
+                 ) -> list[np.ndarray]:
+    parts = [run(x[i:i + batch]) for i in range(0, len(x), batch)]
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+
+def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    """Apply box regression offsets (fractions of the box's width and height)."""
+    wh = boxes[:, 2:4] - boxes[:, 0:2]
+    return boxes[:, :4] + reg[:, :4] * np.concatenate([wh, wh], axis=1)
+
+
+def _square(boxes: np.ndarray) -> np.ndarray:
+    """Squares around the boxes' centres (side = the longer side)."""
+    wh = boxes[:, 2:4] - boxes[:, 0:2]
+    side = np.maximum(wh.max(axis=1), 1.0)
+    x1 = boxes[:, 0] + wh[:, 0] / 2 - side / 2
+    y1 = boxes[:, 1] + wh[:, 1] / 2 - side / 2
+    return np.stack([x1, y1, x1 + side, y1 + side], axis=1).astype(np.float32)
+
+
+class _Octaves:
+    """The image and its successive halvings (2×2 area averages, fast in OpenCV), for cheap resampling."""
+
+    def __init__(self, img: np.ndarray) -> None:
+        self.levels = [img]
+
+    def level(self, k: int) -> tuple[np.ndarray, float]:
+        """Octave ``k`` (or the smallest one there is) and its scale relative to the image."""
+        while len(self.levels) <= k and min(self.levels[-1].shape[:2]) >= 2:
+            prev = self.levels[-1]
+            self.levels.append(cv2.resize(prev, (prev.shape[1] // 2, prev.shape[0] // 2),
+                                          interpolation=cv2.INTER_AREA))
+        k = min(k, len(self.levels) - 1)
+        return self.levels[k], 0.5 ** k
+
+    def resize(self, w: int, h: int) -> np.ndarray:
+        """The image resized to w×h, area-averaged from the nearest octave at most 2× larger."""
+        src_h, src_w = self.levels[0].shape[:2]
+        k = max(0, int(math.floor(math.log2(max(src_w / w, src_h / h, 1.0)))))
+        return cv2.resize(self.level(k)[0], (w, h), interpolation=cv2.INTER_AREA)
+
+    def crops(self, boxes: np.ndarray, size: int) -> np.ndarray:
+        """N×3×size×size float32 crops of boxes (continuous coordinates), zero outside the image."""
+        out = np.empty((len(boxes), size, size, 3), np.uint8)
+        for i, (x1, y1, x2, y2) in enumerate(boxes.astype(np.float64)):
+            side = max(x2 - x1, y2 - y1, 1.0)
+            k = max(0, int(math.floor(math.log2(side / size))))
+            src, f = self.level(k)
+            # Output pixel u samples the box at continuous x1 + (u + 0.5)·w/size, at the octave's scale.
+            ax, ay = (x2 - x1) / size * f, (y2 - y1) / size * f
+            m = np.array([[ax, 0.0, (x1 + 0.5 * (x2 - x1) / size) * f - 0.5],
+                          [0.0, ay, (y1 + 0.5 * (y2 - y1) / size) * f - 0.5]])
+            out[i] = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "union") -> np.ndarray:
+    """Greedy non-maximum suppression; indices of the kept boxes, best first."""
+    x1, y1, x2, y2 = (boxes[:, k].astype(np.float64) for k in range(4))
+    area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        iw = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        ih = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = iw * ih
+        denom = np.minimum(area[i], area[rest]) if mode == "min" else area[i] + area[rest] - inter
+        overlap = inter / np.maximum(denom, 1e-9)
+        order = rest[overlap <= threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _clip_box(box: Sequence[float], w: int, h: int) -> tuple[float, float, float, float] | None:
+    x1, y1 = min(max(float(box[0]), 0.0), w), min(max(float(box[1]), 0.0), h)
+    x2, y2 = min(max(float(box[2]), 0.0), w), min(max(float(box[3]), 0.0), h)
+    return (x1, y1, x2, y2) if x2 - x1 >= 1 and y2 - y1 >= 1 else None

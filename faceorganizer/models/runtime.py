@@ -1,0 +1,147 @@
+"""The one place that decides where networks run (onnxruntime or PyTorch, CPU or CUDA) and logs why.
+
+Rule (measured on this project's 2-core CPU machines and noted in ../shared/docs/models.md §2):
+
+- CUDA present (a CUDA build of torch sees a GPU): PyTorch on the GPU in fp16 with channels-last memory —
+  the lent GPU machines have CUDA torch but only the CPU onnxruntime. Without CUDA torch, onnxruntime's CUDA
+  provider (the ``onnxruntime-gpu`` wheel) is used when it is installed.
+- CPU only: onnxruntime (3.3 ms/face for the embedder at batch 32, against 4–5 ms for PyTorch), unless its
+  ONNX file is missing, then PyTorch.
+
+onnxruntime's TensorRT provider is never picked: it builds an engine per input shape at first use (minutes),
+which a desktop app with varying batch sizes cannot afford.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from faceorganizer.errors import SettingsError
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+log = logging.getLogger("faceorganizer.models")
+
+BACKENDS = ("auto", "onnx", "torch")
+DEVICES = ("auto", "cpu", "cuda")
+_CPU = "CPUExecutionProvider"
+_CUDA = "CUDAExecutionProvider"
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """Where a network runs: ``backend`` "onnx"|"torch", ``device`` "cpu"|"cuda", onnxruntime providers."""
+
+    backend: str
+    device: str
+    providers: tuple[str, ...]
+    reason: str
+
+    @property
+    def half(self) -> bool:
+        """Whether inference runs in fp16 (PyTorch on CUDA only)."""
+        return self.backend == "torch" and self.device == "cuda"
+
+    def __str__(self) -> str:
+        precision = "fp16" if self.half else "fp32"
+        return f"{self.backend} on {self.device} ({precision}; {self.reason})"
+
+
+def cpu_count() -> int:
+    """Cores this process may use (respects affinity masks and container CPU sets where the OS tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=1)
+def torch_cuda_available() -> bool:
+    """True when an installed PyTorch build can use a CUDA GPU (imports torch, once)."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+@lru_cache(maxsize=1)
+def onnx_providers() -> tuple[str, ...]:
+    """onnxruntime's execution providers on this machine; empty when onnxruntime is not installed."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        return ()
+    import onnxruntime as ort
+
+    return tuple(ort.get_available_providers())
+
+
+def pick_backend(preference: str = "auto", device: str = "auto", *, onnx_model: bool = True) -> BackendChoice:
+    """Choose the backend and device for a network, following the module's rule, and log the choice.
+
+    ``preference`` is "auto", "onnx" or "torch"; ``device`` is "auto", "cpu" or "cuda". ``onnx_model`` says
+    whether the network exists as an ONNX file (when not, only PyTorch can run it). A request that this
+    machine cannot honour (e.g. "cuda" without a GPU) falls back, with a warning in the log, rather than
+    failing: a library made on a GPU machine must still open on a laptop.
+    """
+    if preference not in BACKENDS:
+        raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {preference!r}")
+    if device not in DEVICES:
+        raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+
+    providers = onnx_providers()
+    ort_cuda = _CUDA in providers and onnx_model
+    torch_cuda = device != "cpu" and preference != "onnx" and torch_cuda_available()
+    choice: BackendChoice | None = None
+    fallback = ""
+
+    if device in ("auto", "cuda"):
+        if preference in ("auto", "torch") and torch_cuda:
+            choice = BackendChoice("torch", "cuda", (), "CUDA GPU found; PyTorch fp16 channels-last")
+        elif preference in ("auto", "onnx") and ort_cuda:
+            choice = BackendChoice("onnx", "cuda", (_CUDA, _CPU), "CUDA GPU found via onnxruntime-gpu")
+        elif device == "cuda":
+            fallback = "no usable CUDA GPU for this backend; "
+
+    if choice is None:
+        can_onnx = _CPU in providers and onnx_model
+        if preference == "torch":
+            choice = BackendChoice("torch", "cpu", (), fallback + "PyTorch requested")
+        elif not can_onnx:
+            if preference == "onnx":
+                fallback += "onnxruntime requested; "
+            choice = BackendChoice("torch", "cpu", (), fallback + "onnxruntime or the ONNX file is missing")
+        else:
+            reason = "onnxruntime requested" if preference == "onnx" else "CPU only; onnxruntime is faster there"
+            choice = BackendChoice("onnx", "cpu", (_CPU,), fallback + reason)
+
+    if fallback:
+        log.warning("backend %s/%s not available: using %s", preference, device, choice)
+    else:
+        log.info("backend: %s", choice)
+    return choice
+
+
+def ort_session(path: Path | str, choice: BackendChoice | None = None, *,
+                threads: int | None = None) -> onnxruntime.InferenceSession:
+    """An onnxruntime session for ``path`` on the choice's providers (CPU when ``choice`` is not onnx).
+
+    ``threads`` is onnxruntime's intra-op thread count (default: every core this process may use); several
+    sessions running at once (e.g. the embedder beside the age/gender nets) should split the cores.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads if threads and threads > 0 else cpu_count()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # onnxruntime's own warnings (e.g. unused initialisers) are noise here
+    providers = list(choice.providers) if choice is not None and choice.backend == "onnx" else [_CPU]
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers)

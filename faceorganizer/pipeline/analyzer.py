@@ -1,0 +1,171 @@
+"""The face pipeline for one photo: decode → detect → align → attributes (→ embed, by the embedder's owner).
+
+One :class:`FaceAnalyzer` per process holds the models, loaded lazily, once. Import workers call
+:meth:`FaceAnalyzer.analyze_file` (no embedding: the import job owns the embedder and batches across photos);
+queries ("find this person" from an external photo) call :meth:`analyze_file` then :meth:`embed`.
+
+Speed: detection runs on a reduced-size decode (JPEG DCT scaling) of at most ``DETECT_SIDE`` pixels; faces
+are aligned from that same image when they are large enough there (a face box of ≥ ``CHIP_SOURCE_MIN`` px
+gives a 150-px chip without upsampling), otherwise the photo is decoded at full size for their chips.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceorganizer.models import embedder as embedder_mod
+from faceorganizer.pipeline.align import align_face
+from faceorganizer.pipeline.decode import load_image
+from faceorganizer.pipeline.quality import FaceQuality, face_quality
+
+log = logging.getLogger("faceorganizer.pipeline")
+
+DETECT_SIDE = 1280
+CHIP_SOURCE_MIN = 100.0
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+
+
+@dataclass(frozen=True)
+class AnalyzedFace:
+    """One detected face with everything computed before embedding."""
+
+    box: tuple[float, float, float, float]  # x, y, w, h in the upright full-resolution photo
+    score: float
+    landmarks: np.ndarray  # 5×2, full-resolution pixels
+    chip: np.ndarray  # 150×150×3 uint8, dlib framing
+    age: float
+    gender: float  # probability of male
+    quality: FaceQuality
+    expressions: dict[str, float] | None = None
+    attr_model: str = ""
+
+    @property
+    def expression(self) -> str | None:
+        return max(self.expressions, key=self.expressions.get) if self.expressions else None
+
+    @property
+    def smile(self) -> float | None:
+        return self.expressions.get("happy") if self.expressions else None
+
+
+@dataclass(frozen=True)
+class PhotoAnalysis:
+    """A photo's pixel size (upright), capture time, orientation and faces."""
+
+    width: int
+    height: int
+    taken_at: str | None
+    orientation: int | None
+    faces: list[AnalyzedFace] = field(default_factory=list)
+
+
+class FaceAnalyzer:
+    """Detector, aligner, attribute models and (optionally) the embedder, created from settings."""
+
+    def __init__(self, *, min_face_size: int = 20, device: str = "auto", backend: str = "auto",
+                 flip: bool = False, threads: int | None = None, with_embedder: bool = True,
+                 with_expression: bool = True) -> None:
+        from faceorganizer.models.agegender import AgeGender
+        from faceorganizer.models.agegender import MODEL_ID as AGE_MODEL_ID
+        from faceorganizer.models.mtcnn import FaceDetector
+
+        self.min_face_size = min_face_size
+        self.flip = flip
+        self.detector = FaceDetector(min_face_size=min_face_size)
+        self.agegender = AgeGender(device="cpu", threads=threads)
+        self.expression = None
+        attr_ids = [AGE_MODEL_ID]
+        if with_expression:
+            from faceorganizer.models.expression import ExpressionNet
+
+            self.expression = ExpressionNet()
+            attr_ids.append("faceapi_expression_v1")
+        self.attr_model = "+".join(attr_ids)
+        self._embedder = (embedder_mod.Embedder(backend, device, threads=threads) if with_embedder else None)
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, threads: int | None = None, with_embedder: bool = True
+                      ) -> FaceAnalyzer:
+        return cls(min_face_size=settings.min_face_size, device=settings.device, backend=settings.backend,
+                   flip=settings.flip_fusion, threads=threads, with_embedder=with_embedder)
+
+    # ------------------------------------------------------------------ embedding
+    @property
+    def embedder(self) -> embedder_mod.Embedder:
+        if self._embedder is None:
+            raise RuntimeError("this analyzer was created without an embedder")
+        return self._embedder
+
+    @property
+    def model_id(self) -> str:
+        """Stored with every embedding: model and preprocessing version (flip fusion included)."""
+        return embedder_mod.model_id(self.flip)
+
+    def embed(self, faces: list[AnalyzedFace]) -> np.ndarray:
+        """Embeddings (N×128 float32) of analysed faces, exactly as import computes them."""
+        if not faces:
+            return np.zeros((0, embedder_mod.DIM), np.float32)
+        return self.embedder.embed(np.stack([f.chip for f in faces]), flip=self.flip)
+
+    # ------------------------------------------------------------------ analysis
+    def analyze_file(self, path: str | Path) -> PhotoAnalysis:
+        """Decode, detect and align every face of a photo file; raises ImageError for undecodable files."""
+        small = load_image(path, draft_size=DETECT_SIDE)
+        work, _ = _fit(small.rgb, DETECT_SIDE)
+        detections = self.detector.detect(work)
+        to_full = small.width / work.shape[1]  # detection image → upright full-resolution photo
+        source, source_scale = work, 1.0
+        small_face = any((d.box[2] - d.box[0]) < CHIP_SOURCE_MIN for d in detections)
+        if small_face and to_full > 1.01:
+            # Some face is too small in the reduced decode for a sharp chip: decode at full size for chips.
+            full = load_image(path)
+            source, source_scale = full.rgb, full.rgb.shape[1] / work.shape[1]
+        faces = self._faces(source, detections, source_scale, to_full)
+        return PhotoAnalysis(small.width, small.height, small.taken_at, small.orientation, faces)
+
+    def analyze_image(self, rgb: np.ndarray) -> list[AnalyzedFace]:
+        """Faces of an already decoded upright RGB image (coordinates in that image)."""
+        work, factor = _fit(rgb, DETECT_SIDE)
+        detections = self.detector.detect(work)
+        return self._faces(rgb, detections, 1.0 / factor, 1.0 / factor)
+
+    def _faces(self, source: np.ndarray, detections: list[Any], source_scale: float, to_full: float
+               ) -> list[AnalyzedFace]:
+        if not detections:
+            return []
+        points_src = [np.asarray(d.landmarks, np.float64) * source_scale for d in detections]
+        chips = [align_face(source, p, CHIP_SIZE, CHIP_PADDING) for p in points_src]
+        ages, males = self.agegender.predict_faces(source, np.stack(points_src))
+        expressions: list[dict[str, float] | None] = [None] * len(detections)
+        if self.expression is not None:
+            from faceorganizer.models.expression import EXPRESSIONS, face_crop
+
+            crops = np.stack([face_crop(source, np.asarray(d.box, np.float64) * source_scale) for d in detections])
+            probs = self.expression.predict(crops)
+            expressions = [{name: float(p) for name, p in zip(EXPRESSIONS, row)} for row in probs]
+        out = []
+        for d, chip, pts, age, male, expr in zip(detections, chips, points_src, ages, males, expressions):
+            x1, y1, x2, y2 = (float(v) * to_full for v in d.box)
+            landmarks_full = np.asarray(d.landmarks, np.float64) * to_full
+            quality = face_quality(chip, landmarks_full, (x1, y1, x2, y2), float(d.score))
+            out.append(AnalyzedFace((x1, y1, x2 - x1, y2 - y1), float(d.score), landmarks_full.astype(np.float32),
+                                    chip, float(age), float(male), quality, expr, self.attr_model))
+        return out
+
+
+def _fit(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    """Downscale so the longest side is at most ``side``; returns (image, factor ≤ 1)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    factor = min(1.0, side / max(h, w)) if max(h, w) else 1.0
+    if factor >= 0.999:
+        return rgb, 1.0
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), factor

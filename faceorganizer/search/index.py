@@ -1,0 +1,464 @@
+"""The nearest-face index behind "find this person": face ids + embeddings → k nearest faces.
+
+The kind of index follows the library's size, as in the billion-scale similarity search paper (Johnson,
+Douze, Jégou: exact search while it is fast enough, then an inverted file, then an inverted file with product
+quantisation):
+
+- ``exact`` (up to ``EXACT_MAX_FACES``): one matrix–vector product over every embedding and a top-k.
+  On CPU the product is numpy's BLAS and the top-k torch's (both beat ``faiss.IndexFlatL2`` for one query on
+  few cores); with CUDA it is a torch matmul on the GPU.
+- ``ivf`` (up to ``IVF_MAX_FACES``): a coarse k-means quantiser; the ``nprobe`` nearest lists are scanned with
+  8-bit scalar-quantised vectors, and the ``refine`` × k best are re-ranked with the exact embeddings.
+- ``ivfpq``: the same with 16-byte product-quantised codes, for libraries of millions of faces. The exact
+  embeddings are only read for re-ranking, so a loaded cache maps them from disk instead of holding them.
+
+The index is a cache: SQLite holds the embeddings, and the library rebuilds this from it when the
+``fingerprint`` saved with the cache file no longer matches the store.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import math
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from faceorganizer.errors import FaceOrganizerError
+
+__all__ = [
+    "EXACT_MAX_FACES",
+    "IVF_MAX_FACES",
+    "SAME_PERSON_DISTANCE",
+    "FaceIndex",
+    "IndexCacheError",
+    "IndexKind",
+    "choose_kind",
+    "similarity_from_distance",
+]
+
+log = logging.getLogger(__name__)
+
+SAME_PERSON_DISTANCE = 0.6
+"""dlib's threshold: two ResNet face descriptors closer than this are the same person."""
+
+EXACT_MAX_FACES = 200_000
+"""Above this many faces one exact query on CPU costs several ms; switch to an inverted file."""
+
+IVF_MAX_FACES = 3_000_000
+"""Above this many faces the 128-byte-per-face IVF lists no longer fit comfortably; use product quantisation."""
+
+DEFAULT_NPROBE = 32
+"""Lists scanned per query; tuned in ``bench/bench_search.py`` for recall@10 ≥ 0.98 with ~1000 lists."""
+
+DEFAULT_REFINE = {"ivf": 2, "ivfpq": 8}
+"""Candidates re-ranked exactly, as a multiple of k (PQ distances are coarser than 8-bit ones)."""
+
+_PQ_BYTES = 16
+_MAGIC = b"FOIDX\x01\n"
+_ALIGN = 64
+
+
+class IndexCacheError(FaceOrganizerError):
+    """An index cache file that is corrupt, of another version, or stale (rebuild it from the store)."""
+
+
+class IndexKind(str, enum.Enum):
+    """How the index finds candidates; see the module docstring."""
+
+    EXACT = "exact"
+    IVF = "ivf"
+    IVF_PQ = "ivfpq"
+
+
+def choose_kind(n_faces: int) -> IndexKind:
+    """The index kind for a library of ``n_faces`` faces (thresholds ``EXACT_MAX_FACES``, ``IVF_MAX_FACES``)."""
+    if n_faces <= EXACT_MAX_FACES:
+        return IndexKind.EXACT
+    if n_faces <= IVF_MAX_FACES:
+        return IndexKind.IVF
+    return IndexKind.IVF_PQ
+
+
+def similarity_from_distance(distances: ArrayLike, threshold: float = SAME_PERSON_DISTANCE) -> NDArray[np.float32]:
+    """A display score in [0, 1] from Euclidean distances: 0.5 at the same-person threshold, ~0.9 at 0.45.
+
+    Monotone in the distance, so it never changes a ranking; infinite distances (padding) give 0.
+    """
+    d = np.asarray(distances, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        return (1.0 / (1.0 + np.exp((d - threshold) / (threshold / 8.0)))).astype(np.float32)
+
+
+def _nlist_for(n_faces: int) -> int:
+    # ~sqrt(N) lists (a power of two): ~1000 faces per list keeps the coarse search and the scan balanced.
+    return int(min(4096, max(16, 2 ** round(math.log2(max(1.0, math.sqrt(n_faces)))))))
+
+
+class FaceIndex:
+    """k nearest faces by Euclidean distance over (face id, embedding) pairs; see the module docstring.
+
+    ``kind=None`` picks the kind from the number of faces at build time (``choose_kind``); a later ``add`` never
+    switches kind by itself, ``needs_rebuild`` says when the library should rebuild.
+    """
+
+    def __init__(
+        self,
+        ids: ArrayLike,
+        embeddings: ArrayLike,
+        *,
+        kind: IndexKind | str | None = None,
+        fingerprint: str = "",
+        exact_backend: str | None = None,
+        nprobe: int = DEFAULT_NPROBE,
+        refine: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Build the index. ``exact_backend``: ``"blas"`` (numpy + torch top-k), ``"torch"`` (all torch; GPU
+        when CUDA is available) or ``"faiss"`` (``faiss.knn``); ``None`` = torch on a GPU, else blas."""
+        ids_arr, vecs = _check_batch(ids, embeddings, None)
+        if np.unique(ids_arr).size != ids_arr.size:
+            raise ValueError("face ids must be unique")
+        self.dim = int(vecs.shape[1]) if vecs.ndim == 2 and vecs.shape[1] else 128
+        self.kind = IndexKind(kind) if kind is not None else choose_kind(len(ids_arr))
+        self._auto_kind = kind is None
+        self.fingerprint = fingerprint
+        self.exact_backend = exact_backend or _default_exact_backend()
+        if self.exact_backend not in ("blas", "torch", "faiss"):
+            raise ValueError(f"unknown exact backend {self.exact_backend!r}")
+        self.nprobe = int(nprobe)
+        self.refine = int(refine if refine is not None else DEFAULT_REFINE.get(self.kind.value, 1))
+        self.seed = int(seed)
+        self._ids = np.empty(0, np.int64)
+        self._vecs: NDArray[np.float32] = np.empty((0, self.dim), np.float32)
+        self._n = 0
+        self._trained_on = 0
+        self._lookup: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+        self._norms: NDArray[np.float32] | None = None
+        self._device_cache: Any = None
+        self._faiss: faiss.Index | None = None
+        if self.kind is not IndexKind.EXACT:
+            self._faiss = self._train(vecs)
+        self.add(ids_arr, vecs)
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, face_id: object) -> bool:
+        if not isinstance(face_id, (int, np.integer)):
+            return False
+        return bool(self._rows_of(np.array([face_id], np.int64))[0] >= 0)
+
+    @property
+    def ids(self) -> NDArray[np.int64]:
+        """The face ids held, in insertion order (a copy)."""
+        return self._ids[: self._n].copy()
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True when the library has outgrown the kind chosen at build time, or an inverted file's centroids
+        were trained on less than half of the faces it now holds."""
+        if self.kind is not IndexKind.EXACT and self._n > 2 * max(self._trained_on, 1):
+            return True
+        return choose_kind(self._n) is not self.kind and self._auto_kind
+
+    def vectors(self, ids: ArrayLike) -> NDArray[np.float32]:
+        """The embeddings of ``ids`` (for re-scoring candidates); raises ``KeyError`` for an unknown id."""
+        rows = self._rows_of(np.asarray(ids, np.int64).ravel())
+        if (rows < 0).any():
+            raise KeyError(f"face ids not in the index: {np.asarray(ids).ravel()[rows < 0][:5].tolist()}")
+        return np.asarray(self._vecs[rows], dtype=np.float32)
+
+    def search(self, query_vectors: ArrayLike, k: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The ``k`` nearest faces of each query: ``(ids, distances)``, each (n_queries, k), nearest first.
+
+        Distances are Euclidean (``similarity_from_distance`` turns them into a display score). When the index
+        holds fewer than ``k`` faces the rows are padded with id -1 and distance +inf. A single vector of
+        shape (dim,) is a batch of one.
+        """
+        q = np.ascontiguousarray(np.atleast_2d(np.asarray(query_vectors, dtype=np.float32)))
+        if q.ndim != 2 or q.shape[1] != self.dim:
+            raise ValueError(f"queries must be (n, {self.dim}), got {q.shape}")
+        k = int(k)
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        out_ids = np.full((q.shape[0], k), -1, np.int64)
+        out_d = np.full((q.shape[0], k), np.inf, np.float32)
+        if self._n == 0 or q.shape[0] == 0:
+            return out_ids, out_d
+        if self.kind is IndexKind.EXACT:
+            rows = self._exact_rows(q, min(k, self._n))
+        else:
+            rows = self._ivf_rows(q, k)
+        ids, dist = self._rerank(q, rows, k)
+        out_ids[:, : ids.shape[1]] = ids
+        out_d[:, : dist.shape[1]] = dist
+        return out_ids, out_d
+
+    # ------------------------------------------------------------------------------------------ updates
+
+    def add(self, ids: ArrayLike, embeddings: ArrayLike) -> None:
+        """Add faces; an id already in the index is an error (``remove`` it first to replace its embedding)."""
+        ids_arr, vecs = _check_batch(ids, embeddings, self.dim)
+        if ids_arr.size == 0:
+            return
+        if np.unique(ids_arr).size != ids_arr.size or (self._rows_of(ids_arr) >= 0).any():
+            raise ValueError("face ids must be unique and not already in the index")
+        self._make_writable(self._n + ids_arr.size)
+        self._ids[self._n : self._n + ids_arr.size] = ids_arr
+        self._vecs[self._n : self._n + ids_arr.size] = vecs
+        self._n += ids_arr.size
+        if self._faiss is not None:
+            self._faiss.add_with_ids(vecs, ids_arr)
+        self._changed()
+
+    def remove(self, ids: ArrayLike) -> int:
+        """Remove faces by id (unknown ids are ignored); returns how many were removed."""
+        ids_arr = np.unique(np.asarray(ids, np.int64).ravel())
+        rows = self._rows_of(ids_arr)
+        rows = rows[rows >= 0]
+        if rows.size == 0:
+            return 0
+        self._make_writable(self._n)
+        keep = np.ones(self._n, bool)
+        keep[rows] = False
+        m = int(keep.sum())
+        self._ids[:m] = self._ids[: self._n][keep]
+        self._vecs[:m] = self._vecs[: self._n][keep]
+        self._n = m
+        if self._faiss is not None:
+            self._faiss.remove_ids(faiss.IDSelectorBatch(ids_arr))
+        self._changed()
+        return int(rows.size)
+
+    # ------------------------------------------------------------------------------------------ cache file
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the index to one cache file (atomically: a temporary file renamed over ``path``)."""
+        path = Path(path)
+        faiss_bytes = b"" if self._faiss is None else faiss.serialize_index(self._faiss).tobytes()
+        header: dict[str, Any] = {
+            "version": 1, "kind": self.kind.value, "dim": self.dim, "n": self._n,
+            "fingerprint": self.fingerprint, "nprobe": self.nprobe, "refine": self.refine, "seed": self.seed,
+            "trained_on": self._trained_on, "auto_kind": self._auto_kind, "faiss_bytes": len(faiss_bytes),
+        }
+        head = json.dumps(header).encode()
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(_MAGIC + struct.pack("<Q", len(head)) + head)
+            _pad(f)
+            f.write(memoryview(np.ascontiguousarray(self._ids[: self._n])).cast("B"))
+            _pad(f)
+            f.write(memoryview(np.ascontiguousarray(self._vecs[: self._n])).cast("B"))
+            _pad(f)
+            f.write(faiss_bytes)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    @staticmethod
+    def read_fingerprint(path: str | os.PathLike[str]) -> str | None:
+        """The fingerprint saved in a cache file, or ``None`` when the file is missing or unreadable."""
+        try:
+            return str(_read_header(Path(path))[0]["fingerprint"])
+        except (OSError, IndexCacheError):
+            return None
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], *, fingerprint: str | None = None, mmap: bool = True,
+        exact_backend: str | None = None,
+    ) -> FaceIndex:
+        """Read a cache file written by ``save``.
+
+        Raises ``IndexCacheError`` when it is corrupt or, given ``fingerprint``, when it was saved with
+        another one (the store changed: rebuild). With ``mmap`` the embeddings stay on disk until used.
+        """
+        path = Path(path)
+        try:
+            header, offset = _read_header(path)
+            n, dim = int(header["n"]), int(header["dim"])
+            if fingerprint is not None and header["fingerprint"] != fingerprint:
+                raise IndexCacheError(f"index cache {path} is stale (fingerprint {header['fingerprint']!r})")
+            ids_at = _aligned(offset)
+            vecs_at = _aligned(ids_at + 8 * n)
+            faiss_at = _aligned(vecs_at + 4 * n * dim)
+            expected = faiss_at + int(header["faiss_bytes"])
+            if path.stat().st_size != expected:
+                raise IndexCacheError(f"index cache {path} is truncated or corrupt")
+            ids = np.fromfile(path, np.int64, count=n, offset=ids_at)
+            if mmap and n:
+                vecs: NDArray[np.float32] = np.memmap(path, np.float32, "r", offset=vecs_at, shape=(n, dim))
+            else:
+                vecs = np.fromfile(path, np.float32, count=n * dim, offset=vecs_at).reshape(n, dim)
+            faiss_index = None
+            if header["faiss_bytes"]:
+                raw = np.fromfile(path, np.uint8, count=int(header["faiss_bytes"]), offset=faiss_at)
+                faiss_index = faiss.deserialize_index(raw)
+        except (KeyError, ValueError, RuntimeError) as error:
+            raise IndexCacheError(f"index cache {path} is unreadable: {error}") from error
+        self = cls.__new__(cls)
+        self.dim, self.kind, self.fingerprint = dim, IndexKind(header["kind"]), str(header["fingerprint"])
+        self.exact_backend = exact_backend or _default_exact_backend()
+        self.nprobe, self.refine, self.seed = int(header["nprobe"]), int(header["refine"]), int(header["seed"])
+        self._ids, self._vecs, self._n = ids, vecs, n
+        self._trained_on, self._auto_kind = int(header["trained_on"]), bool(header["auto_kind"])
+        self._lookup = self._norms = self._device_cache = None
+        self._faiss = faiss_index
+        return self
+
+    # ------------------------------------------------------------------------------------------ internals
+
+    def _train(self, vecs: NDArray[np.float32]) -> faiss.Index:
+        n = vecs.shape[0]
+        nlist = _nlist_for(n)
+        if n < nlist:
+            raise ValueError(f"an inverted-file index needs at least {nlist} faces to train, got {n}")
+        quantiser = faiss.IndexFlatL2(self.dim)
+        if self.kind is IndexKind.IVF:
+            index = faiss.IndexIVFScalarQuantizer(quantiser, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit)
+        else:
+            index = faiss.IndexIVFPQ(quantiser, self.dim, nlist, _PQ_BYTES, 8)
+        index.cp.seed = self.seed
+        sample = vecs
+        limit = 64 * nlist if self.kind is IndexKind.IVF else max(64 * nlist, 40 * 256)  # PQ: 256 centroids
+        if n > limit:
+            sample = vecs[np.sort(np.random.default_rng(self.seed).choice(n, limit, replace=False))]
+        index.train(np.ascontiguousarray(sample))
+        self._trained_on = n
+        log.info("trained %s index: %d lists on %d of %d faces", self.kind.value, nlist, sample.shape[0], n)
+        return index
+
+    def _changed(self) -> None:
+        self._lookup = None
+        self._norms = None
+        self._device_cache = None
+
+    def _make_writable(self, needed: int) -> None:
+        # A loaded cache maps its embeddings read-only; the first change copies them into memory.
+        if isinstance(self._vecs, np.memmap) or not self._vecs.flags.writeable or self._ids.size < needed:
+            capacity = max(needed, int(self._ids.size * 1.5) if self._ids.size < needed else self._ids.size, 16)
+            vecs = np.empty((capacity, self.dim), np.float32)
+            ids = np.empty(capacity, np.int64)
+            vecs[: self._n] = self._vecs[: self._n]
+            ids[: self._n] = self._ids[: self._n]
+            self._vecs, self._ids = vecs, ids
+
+    def _rows_of(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        if self._lookup is None:
+            order = np.argsort(self._ids[: self._n], kind="stable")
+            self._lookup = (self._ids[: self._n][order], order.astype(np.int64))
+        sorted_ids, order = self._lookup
+        if sorted_ids.size == 0:
+            return np.full(ids.shape, -1, np.int64)
+        pos = np.minimum(np.searchsorted(sorted_ids, ids), sorted_ids.size - 1)
+        return np.where(sorted_ids[pos] == ids, order[pos], -1).astype(np.int64)
+
+    def _exact_rows(self, q: NDArray[np.float32], k: int) -> NDArray[np.int64]:
+        """Row numbers of the k nearest (by a fast formula; ``_rerank`` recomputes the distances)."""
+        vecs = self._vecs[: self._n]
+        if self.exact_backend == "faiss":
+            _, rows = faiss.knn(q, np.ascontiguousarray(vecs), k)
+            return rows.astype(np.int64)
+        import torch
+
+        if self._norms is None:
+            self._norms = np.einsum("ij,ij->i", vecs, vecs).astype(np.float32)
+        # Bound the (queries × faces) score block to ~256 MB.
+        chunk = max(1, (1 << 26) // max(self._n, 1))
+        out = np.empty((q.shape[0], k), np.int64)
+        if self.exact_backend == "torch":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            if self._device_cache is None:
+                self._device_cache = (
+                    torch.as_tensor(np.asarray(vecs), device=device), torch.as_tensor(self._norms, device=device))
+            tv, tn = self._device_cache
+            for s in range(0, q.shape[0], chunk):
+                tq = torch.as_tensor(q[s : s + chunk], device=device)
+                scores = tn[None, :] - 2.0 * (tq @ tv.T)
+                out[s : s + chunk] = torch.topk(scores, k, dim=1, largest=False).indices.cpu().numpy()
+            return out
+        norms = torch.from_numpy(self._norms)
+        for s in range(0, q.shape[0], chunk):
+            block = q[s : s + chunk]
+            dots = vecs @ block[0] if block.shape[0] == 1 else block @ vecs.T  # BLAS gemv / gemm
+            scores = norms[None, :] - 2.0 * torch.from_numpy(np.atleast_2d(dots))
+            out[s : s + chunk] = torch.topk(scores, k, dim=1, largest=False).indices.numpy()
+        return out
+
+    def _ivf_rows(self, q: NDArray[np.float32], k: int) -> NDArray[np.int64]:
+        assert self._faiss is not None
+        faiss.extract_index_ivf(self._faiss).nprobe = self.nprobe
+        _, cand_ids = self._faiss.search(q, min(k * max(self.refine, 1), self._n))
+        rows = self._rows_of(cand_ids.ravel()).reshape(cand_ids.shape)
+        return rows  # -1 where the lists held fewer candidates
+
+    def _rerank(self, q: NDArray[np.float32], rows: NDArray[np.int64], k: int
+                ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Exact distances of the candidate rows (direct differences, no cancellation) and the k best."""
+        valid = rows >= 0
+        safe = np.where(valid, rows, 0)
+        cand = np.asarray(self._vecs[safe.ravel()]).reshape(*rows.shape, self.dim)
+        diff = cand - q[:, None, :]
+        dist = np.sqrt(np.einsum("qcd,qcd->qc", diff, diff)).astype(np.float32)
+        dist[~valid] = np.inf
+        kk = min(k, rows.shape[1])
+        order = np.argsort(dist, axis=1, kind="stable")[:, :kk]
+        best_rows = np.take_along_axis(safe, order, 1)
+        best_d = np.take_along_axis(dist, order, 1)
+        ids = np.where(np.isfinite(best_d), self._ids[best_rows], -1)
+        return ids.astype(np.int64), best_d
+
+
+def _default_exact_backend() -> str:
+    try:
+        import torch
+
+        return "torch" if torch.cuda.is_available() else "blas"
+    except ImportError:  # pragma: no cover - torch is a dependency; keep the index usable without it
+        return "faiss"
+
+
+def _check_batch(ids: ArrayLike, embeddings: ArrayLike, dim: int | None
+                 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    ids_arr = np.ascontiguousarray(np.asarray(ids, dtype=np.int64).ravel())
+    vecs = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32))
+    if vecs.size == 0 and ids_arr.size == 0:
+        return ids_arr, vecs.reshape(0, dim or (vecs.shape[-1] if vecs.ndim == 2 else 128))
+    if vecs.ndim != 2 or vecs.shape[0] != ids_arr.size or (dim is not None and vecs.shape[1] != dim):
+        raise ValueError(f"need one {dim or 'd'}-vector per id: {ids_arr.size} ids, embeddings {vecs.shape}")
+    if not np.isfinite(vecs).all():
+        raise ValueError("embeddings must be finite")
+    return ids_arr, vecs
+
+
+def _aligned(offset: int) -> int:
+    return (offset + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def _pad(f: Any) -> None:
+    f.write(b"\0" * (_aligned(f.tell()) - f.tell()))
+
+
+def _read_header(path: Path) -> tuple[dict[str, Any], int]:
+    with open(path, "rb") as f:
+        magic = f.read(len(_MAGIC))
+        if magic != _MAGIC:
+            raise IndexCacheError(f"{path} is not a FaceOrganizer index cache (or of another version)")
+        (length,) = struct.unpack("<Q", f.read(8))
+        if length > 1 << 20:
+            raise IndexCacheError(f"index cache {path} is corrupt")
+        try:
+            header = json.loads(f.read(length))
+        except ValueError as error:
+            raise IndexCacheError(f"index cache {path} is corrupt: {error}") from error
+    return header, len(_MAGIC) + 8 + length

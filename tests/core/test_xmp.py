@@ -1,0 +1,562 @@
+"""XMP face regions: reading what digiKam, Lightroom, Picasa and Windows wrote, and writing ours back.
+
+The foreign fixtures are hand-written the way each tool lays out its XMP (MWG regions per the Metadata Working
+Group guidelines 2.0 §5.9, Microsoft's People Tagging schema), on real JPEG files made with Pillow.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import xml.etree.ElementTree as ET
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from faceorganizer.xmp import FaceRegion, XmpWriteError, read_regions, sidecar_paths, write_regions
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
+    "stArea": "http://ns.adobe.com/xmp/sType/Area#",
+    "stDim": "http://ns.adobe.com/xap/1.0/sType/Dimensions#",
+    "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
+    "digiKam": "http://www.digikam.org/ns/1.0/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "foo": "http://example.com/ns/foo/",
+}
+
+# digiKam (via exiv2) writes the compact attribute form, MWG and Microsoft regions side by side, and its
+# face tags under People/ in digiKam:TagsList.
+DIGIKAM_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:digiKam="http://www.digikam.org/ns/1.0/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"
+    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
+    xmlns:MP="http://ns.microsoft.com/photo/1.2/"
+    xmlns:MPRI="http://ns.microsoft.com/photo/1.2/t/RegionInfo#"
+    xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#"
+    xmlns:foo="http://example.com/ns/foo/"
+   xmp:Rating="4"
+   foo:Custom="keep me">
+   <digiKam:TagsList>
+    <rdf:Seq>
+     <rdf:li>People/Alice Adams</rdf:li>
+     <rdf:li>People/Bob Brown</rdf:li>
+     <rdf:li>Places/Beach</rdf:li>
+    </rdf:Seq>
+   </digiKam:TagsList>
+   <dc:subject>
+    <rdf:Bag>
+     <rdf:li>Beach</rdf:li>
+    </rdf:Bag>
+   </dc:subject>
+   <foo:Thing rdf:parseType="Resource">
+    <foo:Part>nested value</foo:Part>
+   </foo:Thing>
+   <mwg-rs:Regions rdf:parseType="Resource">
+    <mwg-rs:AppliedToDimensions stDim:w="320" stDim:h="240" stDim:unit="pixel"/>
+    <mwg-rs:RegionList>
+     <rdf:Bag>
+      <rdf:li>
+       <rdf:Description mwg-rs:Name="Alice Adams" mwg-rs:Type="Face">
+        <mwg-rs:Area stArea:x="0.25" stArea:y="0.4" stArea:w="0.2" stArea:h="0.3" stArea:unit="normalized"/>
+       </rdf:Description>
+      </rdf:li>
+      <rdf:li>
+       <rdf:Description mwg-rs:Name="Bob Brown" mwg-rs:Type="Face">
+        <mwg-rs:Area stArea:x="0.7" stArea:y="0.5" stArea:w="0.16" stArea:h="0.24" stArea:unit="normalized"/>
+       </rdf:Description>
+      </rdf:li>
+     </rdf:Bag>
+    </mwg-rs:RegionList>
+   </mwg-rs:Regions>
+   <MP:RegionInfo rdf:parseType="Resource">
+    <MPRI:Regions>
+     <rdf:Bag>
+      <rdf:li MPReg:PersonDisplayName="Alice Adams" MPReg:Rectangle="0.15, 0.25, 0.2, 0.3"/>
+      <rdf:li MPReg:PersonDisplayName="Bob Brown" MPReg:Rectangle="0.62, 0.38, 0.16, 0.24"/>
+     </rdf:Bag>
+    </MPRI:Regions>
+   </MP:RegionInfo>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+DIGIKAM_EXPECTED = [FaceRegion("Alice Adams", 0.15, 0.25, 0.2, 0.3), FaceRegion("Bob Brown", 0.62, 0.38, 0.16, 0.24)]
+
+# Lightroom Classic: photo.xmp, no packet wrapper, one attribute per line, Type before Name, a Focus region.
+LIGHTROOM_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000 1.000000, 0000/00/00-00:00:00        ">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/"
+    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"
+    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
+   xmp:CreatorTool="Adobe Photoshop Lightroom Classic 12.0 (Windows)"
+   crs:Version="15.0">
+   <mwg-rs:Regions rdf:parseType="Resource">
+    <mwg-rs:AppliedToDimensions
+     stDim:w="320"
+     stDim:h="240"
+     stDim:unit="pixel"/>
+    <mwg-rs:RegionList>
+     <rdf:Bag>
+      <rdf:li>
+       <rdf:Description
+        mwg-rs:Type="Face"
+        mwg-rs:Name="Carol Chen">
+       <mwg-rs:Area
+        stArea:x="0.5"
+        stArea:y="0.3"
+        stArea:w="0.12"
+        stArea:h="0.2"
+        stArea:unit="normalized"/>
+       </rdf:Description>
+      </rdf:li>
+      <rdf:li>
+       <rdf:Description
+        mwg-rs:Type="Focus">
+       <mwg-rs:Area
+        stArea:x="0.5"
+        stArea:y="0.5"
+        stArea:w="0.05"
+        stArea:h="0.05"
+        stArea:unit="normalized"/>
+       </rdf:Description>
+      </rdf:li>
+     </rdf:Bag>
+    </mwg-rs:RegionList>
+   </mwg-rs:Regions>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+LIGHTROOM_EXPECTED = [FaceRegion("Carol Chen", 0.44, 0.2, 0.12, 0.2)]
+
+# Windows Live Photo Gallery: uuid about, namespaces declared where used, element form, an ignored face.
+MICROSOFT_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="uuid:faf5bdd5-ba3d-11da-ad31-d33d75182f1b" xmlns:MP="http://ns.microsoft.com/photo/1.2/">
+<MP:RegionInfo rdf:parseType="Resource">
+<MPRI:Regions xmlns:MPRI="http://ns.microsoft.com/photo/1.2/t/RegionInfo#">
+<rdf:Bag xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:li rdf:parseType="Resource">
+<MPReg:Rectangle xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#">0.103125, 0.2, 0.15, 0.2125</MPReg:Rectangle>
+<MPReg:PersonDisplayName xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#">Dave Diaz</MPReg:PersonDisplayName>
+<MPReg:PersonEmailDigest xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#">F5DC9B94D2B5B1A4A07D5C3E3EB7E6E3C4F5A1B2</MPReg:PersonEmailDigest>
+</rdf:li>
+<rdf:li rdf:parseType="Resource">
+<MPReg:Rectangle xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#">0.6, 0.55, 0.1, 0.125</MPReg:Rectangle>
+</rdf:li>
+</rdf:Bag>
+</MPRI:Regions>
+</MP:RegionInfo>
+</rdf:Description>
+</rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+MICROSOFT_EXPECTED = [FaceRegion("Dave Diaz", 0.103125, 0.2, 0.15, 0.2125), FaceRegion(None, 0.6, 0.55, 0.1, 0.125)]
+
+# Picasa embeds MWG regions in the JPEG, element form with rdf:parseType="Resource" throughout.
+PICASA_EMBEDDED = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 5.1.2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"
+    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
+    xmlns:foo="http://example.com/ns/foo/">
+   <foo:Embedded>still here</foo:Embedded>
+   <mwg-rs:Regions rdf:parseType="Resource">
+    <mwg-rs:AppliedToDimensions rdf:parseType="Resource">
+     <stDim:w>320</stDim:w>
+     <stDim:h>240</stDim:h>
+     <stDim:unit>pixel</stDim:unit>
+    </mwg-rs:AppliedToDimensions>
+    <mwg-rs:RegionList>
+     <rdf:Bag>
+      <rdf:li rdf:parseType="Resource">
+       <mwg-rs:Name>Erin Evans</mwg-rs:Name>
+       <mwg-rs:Type>Face</mwg-rs:Type>
+       <mwg-rs:Area rdf:parseType="Resource">
+        <stArea:x>0.3</stArea:x>
+        <stArea:y>0.35</stArea:y>
+        <stArea:w>0.1</stArea:w>
+        <stArea:h>0.14</stArea:h>
+        <stArea:unit>normalized</stArea:unit>
+       </mwg-rs:Area>
+      </rdf:li>
+      <rdf:li rdf:parseType="Resource">
+       <mwg-rs:Type>Focus</mwg-rs:Type>
+       <mwg-rs:Area rdf:parseType="Resource">
+        <stArea:x>0.5</stArea:x>
+        <stArea:y>0.5</stArea:y>
+        <stArea:w>0.02</stArea:w>
+        <stArea:h>0.02</stArea:h>
+        <stArea:unit>normalized</stArea:unit>
+       </mwg-rs:Area>
+      </rdf:li>
+     </rdf:Bag>
+    </mwg-rs:RegionList>
+   </mwg-rs:Regions>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+PICASA_EXPECTED = [FaceRegion("Erin Evans", 0.25, 0.28, 0.1, 0.14)]
+
+# One face on the stored 200x100 pixels, centre (0.2, 0.4), whatever the Exif orientation says.
+ROTATED_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"
+    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#">
+   <mwg-rs:Regions rdf:parseType="Resource">
+    <mwg-rs:AppliedToDimensions stDim:w="200" stDim:h="100" stDim:unit="pixel"/>
+    <mwg-rs:RegionList>
+     <rdf:Bag>
+      <rdf:li>
+       <rdf:Description mwg-rs:Name="Square" mwg-rs:Type="Face">
+        <mwg-rs:Area stArea:x="0.2" stArea:y="0.4" stArea:w="0.2" stArea:h="0.4" stArea:unit="normalized"/>
+       </rdf:Description>
+      </rdf:li>
+     </rdf:Bag>
+    </mwg-rs:RegionList>
+   </mwg-rs:Regions>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+def assert_regions(actual: list[FaceRegion], expected: list[FaceRegion], tol: float = 1e-6) -> None:
+    assert [r.name for r in actual] == [r.name for r in expected]
+    for a, e in zip(actual, expected):
+        assert (a.x, a.y, a.w, a.h) == pytest.approx((e.x, e.y, e.w, e.h), abs=tol), (a, e)
+
+
+def make_jpeg(path: Path, size: tuple[int, int] = (320, 240), *, orientation: int = 1, xmp: str | None = None) -> Path:
+    """A real photo-like JPEG: noise (so decoding differences show), Exif, optional embedded XMP."""
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "TestCam"
+    extra = {"xmp": xmp.encode("utf-8")} if xmp is not None else {}
+    Image.fromarray(pixels).save(path, "JPEG", quality=90, exif=exif, **extra)
+    return path
+
+
+def jpeg_parts(data: bytes) -> tuple[list[bytes], bytes, list[bytes]]:
+    """(non-metadata segments before the scan, scan data to the end, XMP APP1 payloads), by walking markers."""
+    assert data[:2] == b"\xff\xd8"
+    image_segments, xmp = [], []
+    i = 2
+    while True:
+        assert data[i] == 0xFF
+        marker = data[i + 1]
+        if marker == 0xDA:
+            return image_segments, data[i:], xmp
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        segment = data[i : i + 2 + length]
+        if marker == 0xE1 and segment[4:].startswith(b"http://ns.adobe.com/xap/1.0/\x00"):
+            xmp.append(segment[4 + 29 :])
+        elif marker not in (0xE1, 0xED, 0xFE):
+            image_segments.append(segment)
+        i += 2 + length
+
+
+def parse(path: Path) -> ET.Element:
+    return ET.fromstring(path.read_bytes())
+
+
+def region_types(root: ET.Element) -> list[str]:
+    """mwg-rs:Type of every region, written as an element or as an attribute."""
+    elements = [t.text for t in root.findall(".//mwg-rs:Type", NS)]
+    attributes = [d.get(f"{{{NS['mwg-rs']}}}Type") for d in root.findall(".//mwg-rs:RegionList//rdf:Description", NS)]
+    return sorted(t for t in elements + attributes if t)
+
+
+# ------------------------------------------------------------------------------------------- round trip
+
+
+def test_round_trip_through_sidecar(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "party.jpg")
+    regions = [
+        FaceRegion("Zoë O'Hara & <Friends>", 0.1, 0.2, 0.15, 0.25),
+        FaceRegion(None, 0.5, 0.5, 0.123456789, 0.2),
+        FaceRegion("Ünal", 0.0, 0.0, 1.0, 1.0),
+    ]
+    written = write_regions(photo, regions, image_size=(320, 240))
+    assert written == tmp_path / "party.jpg.xmp"
+    assert_regions(read_regions(photo), regions)
+    assert not (tmp_path / "party.xmp").exists()
+
+    root = parse(written)
+    dims = root.find(".//mwg-rs:AppliedToDimensions", NS)
+    assert dims is not None
+    assert [dims.findtext(f"stDim:{k}", namespaces=NS) for k in ("w", "h", "unit")] == ["320", "240", "pixel"]
+    areas = root.findall(".//mwg-rs:Area", NS)
+    assert float(areas[0].findtext("stArea:x", namespaces=NS)) == pytest.approx(0.175)  # centre, not corner
+    people = [li.text for li in root.findall(".//Iptc4xmpExt:PersonInImage/rdf:Bag/rdf:li", NS)]
+    assert people == ["Zoë O'Hara & <Friends>", "Ünal"]
+    tags = [li.text for li in root.findall(".//digiKam:TagsList/rdf:Seq/rdf:li", NS)]
+    assert tags == ["People/Zoë O'Hara & <Friends>", "People/Ünal"]
+
+
+def test_round_trip_embedded_keeps_pixels_and_scan_data(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "walk.jpg", xmp=PICASA_EMBEDDED)
+    before = photo.read_bytes()
+    regions = [FaceRegion("Erin Evans", 0.2, 0.3, 0.1, 0.14), FaceRegion("Finn", 0.6, 0.1, 0.2, 0.25)]
+
+    assert write_regions(photo, regions, into_file=True) == photo
+    after = photo.read_bytes()
+
+    assert after != before
+    segments_before, scan_before, _ = jpeg_parts(before)
+    segments_after, scan_after, xmp_after = jpeg_parts(after)
+    assert scan_after == scan_before
+    assert segments_after == segments_before
+    assert len(xmp_after) == 1
+    with Image.open(BytesIO(before)) as a, Image.open(BytesIO(after)) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+        assert b.getexif()[0x010F] == "TestCam"  # Exif untouched
+    assert not any(p.exists() for p in sidecar_paths(photo))
+    assert_regions(read_regions(photo), regions)
+
+    packet = ET.fromstring(xmp_after[0])
+    assert packet.findtext(".//foo:Embedded", namespaces=NS) == "still here"
+    assert region_types(packet) == ["Face", "Face", "Focus"]  # the camera's focus area is kept
+
+
+def test_embedding_into_a_real_photo_keeps_its_pixels(tmp_path: Path, shared_faces: Path) -> None:
+    photo = tmp_path / "two.jpg"
+    shutil.copy(shared_faces / "groups" / "fr_two_people.jpg", photo)
+    before = photo.read_bytes()
+    regions = [FaceRegion("Left", 0.1, 0.1, 0.2, 0.3), FaceRegion("Right", 0.6, 0.15, 0.2, 0.3)]
+    write_regions(photo, regions, into_file=True)
+    after = photo.read_bytes()
+    assert jpeg_parts(after)[:2] == jpeg_parts(before)[:2]
+    with Image.open(BytesIO(before)) as a, Image.open(BytesIO(after)) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert_regions(read_regions(photo), regions)
+    # Writing again replaces the packet instead of adding a second one.
+    write_regions(photo, regions[:1], into_file=True)
+    assert len(jpeg_parts(photo.read_bytes())[2]) == 1
+    assert_regions(read_regions(photo), regions[:1])
+
+
+# ------------------------------------------------------------------------------- other tools' XMP
+
+
+def test_reads_digikam_sidecar_and_merges_its_mwg_and_microsoft_copies(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "img_0001.jpg")
+    (tmp_path / "img_0001.jpg.xmp").write_text(DIGIKAM_SIDECAR, encoding="utf-8")
+    assert_regions(read_regions(photo), DIGIKAM_EXPECTED)
+
+
+def test_reads_lightroom_sidecar_named_without_the_image_extension(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "DSC_0042.jpg")
+    (tmp_path / "DSC_0042.xmp").write_text(LIGHTROOM_SIDECAR, encoding="utf-8")
+    assert_regions(read_regions(photo), LIGHTROOM_EXPECTED)  # the Focus region is not a face
+
+
+def test_reads_microsoft_photo_regions(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "wlpg.jpg")
+    (tmp_path / "wlpg.jpg.xmp").write_text(MICROSOFT_SIDECAR, encoding="utf-8")
+    assert_regions(read_regions(photo), MICROSOFT_EXPECTED)
+
+
+def test_reads_picasa_regions_embedded_in_the_jpeg(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "picasa.jpg", xmp=PICASA_EMBEDDED)
+    assert_regions(read_regions(photo), PICASA_EXPECTED)
+
+
+def test_same_face_in_both_sidecars_is_read_once(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "both.jpg")
+    (tmp_path / "both.jpg.xmp").write_text(DIGIKAM_SIDECAR, encoding="utf-8")
+    (tmp_path / "both.xmp").write_text(DIGIKAM_SIDECAR.replace("Alice Adams", "alice adams"), encoding="utf-8")
+    assert_regions(read_regions(photo), DIGIKAM_EXPECTED)
+
+
+def test_sidecar_and_embedded_copies_of_a_face_are_read_once(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "dup.jpg", xmp=PICASA_EMBEDDED)
+    write_regions(photo, PICASA_EXPECTED)
+    assert_regions(read_regions(photo), PICASA_EXPECTED)
+
+
+def test_sidecar_regions_override_the_embedded_ones(tmp_path: Path) -> None:
+    """A face renamed or removed in the sidecar must not come back from the original file."""
+    photo = make_jpeg(tmp_path / "edit.jpg", xmp=PICASA_EMBEDDED)
+    renamed = [FaceRegion("Erin Evans-Smith", *_box(PICASA_EXPECTED[0]))]
+    write_regions(photo, renamed)
+    assert_regions(read_regions(photo), renamed)
+    write_regions(photo, [])
+    assert read_regions(photo) == []
+
+
+def _box(r: FaceRegion) -> tuple[float, float, float, float]:
+    return (r.x, r.y, r.w, r.h)
+
+
+# ------------------------------------------------------------------------------------ orientation
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_regions_follow_exif_orientation(tmp_path: Path, orientation: int) -> None:
+    """MWG boxes are on the stored pixels; ours are on the upright image (what exif_transpose shows)."""
+    stored_w, stored_h = 200, 100
+    pixels = np.zeros((stored_h, stored_w, 3), dtype=np.uint8)
+    pixels[20:60, 20:60] = 255  # a white square at stored u 0.1..0.3, v 0.2..0.6
+    photo = tmp_path / f"rot{orientation}.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(photo, "JPEG", quality=95, exif=exif)
+    (tmp_path / f"rot{orientation}.jpg.xmp").write_text(ROTATED_SIDECAR, encoding="utf-8")
+    region = read_regions(photo)[0]
+
+    with Image.open(photo) as im:
+        upright = np.asarray(ImageOps.exif_transpose(im).convert("L"))
+    ys, xs = np.nonzero(upright > 128)
+    height, width = upright.shape
+    seen = (xs.min() / width, ys.min() / height, (xs.max() + 1) / width, (ys.max() + 1) / height)
+    assert (region.x, region.y, region.x + region.w, region.y + region.h) == pytest.approx(seen, abs=0.02)
+
+    # And back: written in stored coordinates with the stored size, read again unchanged.
+    write_regions(photo, [region], image_size=(width, height))
+    root = parse(tmp_path / f"rot{orientation}.jpg.xmp")
+    area = root.find(".//mwg-rs:RegionList/rdf:Bag/rdf:li/mwg-rs:Area", NS)
+    assert [float(area.findtext(f"stArea:{k}", namespaces=NS)) for k in "xywh"] == pytest.approx([0.2, 0.4, 0.2, 0.4])
+    dims = root.find(".//mwg-rs:AppliedToDimensions", NS)
+    assert (dims.findtext("stDim:w", namespaces=NS), dims.findtext("stDim:h", namespaces=NS)) == ("200", "100")
+    assert_regions(read_regions(photo), [region])
+
+
+# -------------------------------------------------------------------------- keeping what is there
+
+
+def test_write_keeps_unrelated_sidecar_properties(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "keep.jpg")
+    sidecar = tmp_path / "keep.jpg.xmp"
+    sidecar.write_text(DIGIKAM_SIDECAR, encoding="utf-8")
+    regions = [FaceRegion("Alice Adams", 0.15, 0.25, 0.2, 0.3), FaceRegion("Gus Green", 0.5, 0.5, 0.1, 0.1)]
+
+    assert write_regions(photo, regions) == sidecar
+    text = sidecar.read_text(encoding="utf-8")
+    root = ET.fromstring(text.encode("utf-8"))
+    description = root.find(".//rdf:Description", NS)
+    assert description.get(f"{{{NS['xmp']}}}Rating") == "4"
+    assert description.get(f"{{{NS['foo']}}}Custom") == "keep me"
+    assert root.findtext(".//foo:Thing/foo:Part", namespaces=NS) == "nested value"
+    assert [li.text for li in root.findall(".//dc:subject/rdf:Bag/rdf:li", NS)] == ["Beach"]
+    assert "foo:Custom=" in text and "digiKam:TagsList" in text  # the file's prefixes, not ns0/ns1
+    tags = [li.text for li in root.findall(".//digiKam:TagsList/rdf:Seq/rdf:li", NS)]
+    assert tags == ["People/Alice Adams", "Places/Beach", "People/Gus Green"]  # Bob's face is gone
+    assert len(root.findall(".//mwg-rs:Regions", NS)) == 1
+    # The Microsoft copy digiKam kept is rewritten too, so the two cannot disagree.
+    assert_regions(read_regions(photo), regions)
+    assert len(root.findall(".//{http://ns.microsoft.com/photo/1.2/t/Region#}Rectangle")) == 2
+
+
+def test_write_updates_a_lightroom_style_sidecar_it_finds(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "DSC_0042.jpg")
+    sidecar = tmp_path / "DSC_0042.xmp"
+    sidecar.write_text(LIGHTROOM_SIDECAR, encoding="utf-8")
+    assert write_regions(photo, [FaceRegion("Carol Chen", 0.4, 0.2, 0.12, 0.2)]) == sidecar
+    root = parse(sidecar)
+    assert "Adobe Photoshop Lightroom" in root.find(".//rdf:Description", NS).get(f"{{{NS['xmp']}}}CreatorTool")
+    assert region_types(root) == ["Face", "Focus"]
+
+
+def test_a_raw_twins_sidecar_is_left_alone(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "IMG_1.jpg")
+    (tmp_path / "IMG_1.CR2").write_bytes(b"raw")
+    (tmp_path / "IMG_1.xmp").write_text(LIGHTROOM_SIDECAR, encoding="utf-8")
+    assert write_regions(photo, [FaceRegion("X", 0.1, 0.1, 0.1, 0.1)]) == tmp_path / "IMG_1.jpg.xmp"
+    assert (tmp_path / "IMG_1.xmp").read_text(encoding="utf-8") == LIGHTROOM_SIDECAR
+
+
+# ---------------------------------------------------------------------------------- bad metadata
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not xml at all",
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>",
+        "<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>]><x:xmpmeta xmlns:x='adobe:ns:meta/'/>",
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>",
+        DIGIKAM_SIDECAR[:700],
+        "\x00\xff\xfe garbage",
+    ],
+)
+def test_malformed_sidecar_gives_no_regions(tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture) -> None:
+    photo = make_jpeg(tmp_path / "bad.jpg")
+    (tmp_path / "bad.jpg.xmp").write_text(text, encoding="utf-8", errors="surrogateescape")
+    with caplog.at_level(logging.WARNING, logger="faceorganizer.xmp"):
+        assert read_regions(photo) == []
+    if text not in ("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>",):
+        assert caplog.records, "a malformed sidecar is logged"
+
+
+def test_broken_values_skip_only_that_region(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "half.jpg")
+    broken = DIGIKAM_SIDECAR.replace('stArea:x="0.7"', 'stArea:x="seventy"').replace(
+        '"0.62, 0.38, 0.16, 0.24"', '"0.62; 0.38"'
+    )
+    (tmp_path / "half.jpg.xmp").write_text(broken, encoding="utf-8")
+    assert_regions(read_regions(photo), DIGIKAM_EXPECTED[:1])
+
+
+def test_malformed_embedded_xmp_gives_no_regions(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "bad_embedded.jpg", xmp="<x:xmpmeta><unclosed")
+    assert read_regions(photo) == []
+
+
+def test_missing_or_non_image_files_give_no_regions(tmp_path: Path) -> None:
+    assert read_regions(tmp_path / "nowhere.jpg") == []
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"\xff\xd8 not really a jpeg")
+    assert read_regions(fake) == []
+
+
+def test_write_refuses_to_overwrite_a_malformed_sidecar(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "guard.jpg")
+    sidecar = tmp_path / "guard.jpg.xmp"
+    sidecar.write_text("<x:xmpmeta broken", encoding="utf-8")
+    with pytest.raises(XmpWriteError):
+        write_regions(photo, [FaceRegion("A", 0.1, 0.1, 0.1, 0.1)])
+    assert sidecar.read_text(encoding="utf-8") == "<x:xmpmeta broken"
+
+
+def test_embedding_is_refused_for_non_jpeg(tmp_path: Path) -> None:
+    photo = tmp_path / "shot.png"
+    Image.new("RGB", (40, 30), "white").save(photo)
+    before = photo.read_bytes()
+    with pytest.raises(XmpWriteError):
+        write_regions(photo, [FaceRegion("A", 0.1, 0.1, 0.1, 0.1)], into_file=True)
+    assert photo.read_bytes() == before
+    assert write_regions(photo, [FaceRegion("A", 0.1, 0.1, 0.1, 0.1)]) == tmp_path / "shot.png.xmp"
+
+
+def test_boxes_outside_the_image_are_rejected(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "oob.jpg")
+    with pytest.raises(ValueError):
+        write_regions(photo, [FaceRegion("A", 0.9, 0.1, 0.2, 0.1)])

@@ -1,0 +1,1 @@
+"""Runners for the original implementations our model ports are checked against (used by tests only)."""
