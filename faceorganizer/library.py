@@ -28,6 +28,7 @@ from faceorganizer.store.schema import schema_version
 
 if TYPE_CHECKING:
     from faceorganizer.pipeline.analyzer import FaceAnalyzer
+    from faceorganizer.people.grouping import Explanation, GroupingResult
     from faceorganizer.scan.importer import ImportJob
 
 log = logging.getLogger("faceorganizer.library")
@@ -171,6 +172,47 @@ class Library:
 
         return ImportJob(self, roots, cancel=cancel, workers=workers)
 
+    # ----------------------------------------------------------------- people
+    def recluster(self, threshold: float | None = None, *, n_people: int | None = None) -> GroupingResult:
+        """Re-group automatic faces (names, confirmed faces and rejections are kept)."""
+        from faceorganizer.people.grouping import recluster
+
+        with self.lock:
+            return recluster(self.db, threshold or self.settings.cluster_threshold, n_people=n_people)
+
+    def group_new_faces(self) -> GroupingResult:
+        """Assign faces not yet in any person (import does this itself)."""
+        from faceorganizer.people.grouping import assign_new_faces
+
+        with self.lock:
+            return assign_new_faces(self.db, self.settings.cluster_threshold)
+
+    def suggestions(self, person_id: int, limit: int = 50) -> list[tuple[int, float]]:
+        """"Is this X?" candidates for a person: (face id, distance), closest first."""
+        from faceorganizer.people.grouping import suggestions
+
+        with self.lock:
+            return suggestions(self.db, person_id, limit=limit)
+
+    def outliers(self, person_id: int) -> list[tuple[int, float]]:
+        """Faces that probably don't belong to the person: (face id, distance to its centre)."""
+        from faceorganizer.people.grouping import outliers
+
+        with self.lock:
+            return outliers(self.db, person_id)
+
+    def propose_split(self, person_id: int) -> tuple[list[int], list[int]]:
+        from faceorganizer.people.grouping import propose_split
+
+        with self.lock:
+            return propose_split(self.db, person_id)
+
+    def explain(self, face_id: int) -> Explanation:
+        from faceorganizer.people.grouping import explain
+
+        with self.lock:
+            return explain(self.db, face_id)
+
     # ----------------------------------------------------------------- edits (journaled, undoable)
     def rename(self, person_id: int, name: str | None) -> int:
         with self.lock:
@@ -207,6 +249,42 @@ class Library:
     def create_person(self, name: str) -> int:
         with self.lock:
             return edits.create_person(self.db, name)
+
+    # ----------------------------------------------------------------- privacy and ecosystem
+    @property
+    def recognition_enabled(self) -> bool:
+        from faceorganizer.privacy import recognition_enabled
+
+        with self.lock:
+            return recognition_enabled(self.db)
+
+    def set_recognition(self, enabled: bool) -> None:
+        from faceorganizer.privacy import set_recognition
+
+        with self.lock:
+            set_recognition(self.db, enabled)
+
+    def forget_person(self, person_id: int) -> int:
+        """Delete a person and their faces' data for good (not undoable)."""
+        from faceorganizer.privacy import forget_person
+
+        with self.lock:
+            return forget_person(self.db, person_id, self.cache_dir)
+
+    def delete_all_face_data(self) -> int:
+        """Delete every face, embedding, person and edit; turns recognition off."""
+        from faceorganizer.privacy import delete_all_face_data
+
+        with self.lock:
+            return delete_all_face_data(self.db, self.cache_dir)
+
+    def write_xmp(self, photo_ids: list[int] | None = None, *, into_file: bool | None = None) -> int:
+        """Write person names to the photos' XMP (sidecars unless the user opted into the file)."""
+        from faceorganizer.xmp_sync import write_names
+
+        with self.lock:
+            return write_names(self.db, photo_ids,
+                               into_file=self.settings.xmp_into_file if into_file is None else into_file)
 
     # ----------------------------------------------------------------- undo / redo
     def undo(self) -> journal_mod.JournalEntry:

@@ -10,7 +10,9 @@ that "age counts twice as much as smile" is a weight of 2. Three methods run on 
   nearest group mean.
 - **DBSCAN** (``dbscan``) finds its own number of groups (dense regions) and leaves outliers as noise (label
   -1). Its radius ``eps`` is a parameter or, by default, the knee of the sorted distances to each face's
-  ``min_samples``-th neighbour (the point of the curve farthest below its chord).
+  ``min_samples``-th neighbour (the point of the curve farthest below its chord); when the knee leaves one
+  blob (attributes often vary smoothly), the k-distance decile radius with the best silhouette among those
+  giving two or more groups and at most 30 % noise.
 
 Each method reports its silhouette score (−1…1, higher means tighter, better separated groups) computed in
 the same weighted space, on non-noise faces for DBSCAN; ``None`` when undefined (fewer than two groups).
@@ -178,6 +180,31 @@ def knee_eps(x: NDArray[np.float64], min_samples: int) -> float:
     return float(max(curve[knee], 1e-6))
 
 
+def _auto_dbscan(x: NDArray[np.float64], min_samples: int, seed: int) -> tuple[float, NDArray[np.int64]]:
+    """DBSCAN at the knee radius; when that leaves fewer than two groups (one dense blob, common with
+    attributes that vary smoothly), the radius among the k-distance deciles that gives the best silhouette
+    with at least two groups and at most 30 % noise."""
+    from sklearn.cluster import DBSCAN
+    from sklearn.neighbors import NearestNeighbors
+
+    radius = knee_eps(x, min_samples)
+    labels = DBSCAN(eps=radius, min_samples=min_samples).fit_predict(x)
+    if np.unique(labels[labels >= 0]).size >= 2:
+        return radius, labels
+    k = min(min_samples, x.shape[0] - 1)
+    kdist = np.sort(NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)[0][:, k])
+    best: tuple[float, float, NDArray[np.int64]] | None = None
+    for q in np.arange(0.1, 0.95, 0.1):
+        r = float(max(np.quantile(kdist, q), 1e-6))
+        cand = DBSCAN(eps=r, min_samples=min_samples).fit_predict(x)
+        if (cand < 0).mean() > 0.3:
+            continue
+        score = _silhouette(x, cand, seed)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, r, cand)
+    return (radius, labels) if best is None else (best[1], best[2])
+
+
 def _silhouette(x: NDArray[np.float64], labels: NDArray[np.int64], seed: int) -> float | None:
     from sklearn.metrics import silhouette_score
 
@@ -252,8 +279,10 @@ def cluster_matrix(raw: NDArray[np.float64], n_groups: int, features: Sequence[s
                 params["sampled"] = float(AGGLOMERATIVE_MAX_FACES)
         else:
             ms = min_samples if min_samples is not None else max(3, min(2 * d, n // 20))
-            radius = eps if eps is not None else knee_eps(x, ms)
-            labels = DBSCAN(eps=radius, min_samples=ms).fit_predict(x)
+            if eps is not None:
+                radius, labels = eps, DBSCAN(eps=eps, min_samples=ms).fit_predict(x)
+            else:
+                radius, labels = _auto_dbscan(x, ms, seed)
             noise = int((labels < 0).sum())
             params = {"eps": round(float(radius), 4), "min_samples": float(ms)}
         labels = _relabel_by_size(np.asarray(labels, np.int64))

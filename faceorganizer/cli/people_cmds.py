@@ -94,9 +94,7 @@ def split(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         part_b = args.faces
         if part_b is None:
-            from faceorganizer.people.grouping import propose_split
-
-            part_a, part_b = propose_split(lib.db, args.person)
+            part_a, part_b = lib.propose_split(args.person)
         else:
             part_a = None
         if args.dry_run:
@@ -172,4 +170,61 @@ def cover(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         lib.set_cover(args.person, args.face)
     emit(args, {"id": args.person, "cover_face_id": args.face}, "Cover set")
+    return 0
+
+
+def _cluster_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--threshold", type=float, help="grouping distance (default: the setting, README)")
+    group.add_argument("--people", type=int, metavar="N", help="ask for about N people instead")
+
+
+@command("cluster", "re-group faces into people (keeps names, confirmed faces and rejections)", _cluster_args)
+def cluster(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        result = lib.recluster(args.threshold, n_people=args.people)
+    emit(args, result.__dict__, f"{result.people} people from {result.faces} faces "
+                                f"({result.unsorted} unsorted, {result.new_people} new groups)")
+    return 0
+
+
+def _person_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("person", type=int)
+    p.add_argument("--limit", type=int, default=20)
+
+
+@command("suggest", "\"is this X?\": faces that may belong to a person, closest first", _person_arg)
+def suggest(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        rows = lib.suggestions(args.person, args.limit)
+    emit(args, [{"face_id": f, "distance": d} for f, d in rows],
+         lambda: table([[f, f"{d:.3f}"] for f, d in rows], ["face", "distance"]))
+    return 0
+
+
+@command("outliers", "faces that probably don't belong to a person (for review)", _person_arg)
+def outliers(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        rows = lib.outliers(args.person)[: args.limit]
+    emit(args, [{"face_id": f, "distance": d} for f, d in rows],
+         lambda: table([[f, f"{d:.3f}"] for f, d in rows], ["face", "distance to centre"]))
+    return 0
+
+
+def _face_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("face", type=int)
+
+
+@command("explain", "why a face is in its person: nearest faces and distances", _face_arg)
+def explain(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        e = lib.explain(args.face)
+
+    def text() -> str:
+        lines = [f"Face {e.face_id}: person {e.person_id} ({e.origin or 'unsorted'})"]
+        lines += [f"  near {f} in the person at {d:.3f} ({o})" for f, d, o in e.nearest_in_person]
+        lines += [f"  near {f} of person {p} at {d:.3f}" for f, p, d in e.nearest_elsewhere]
+        return "\n".join(lines)
+
+    emit(args, e.__dict__, text)
     return 0

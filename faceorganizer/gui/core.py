@@ -179,10 +179,21 @@ class DetectedFace:
     score: float
 
 
-def detect_faces(library: Any, path: str | Path) -> list[DetectedFace]:
+@dataclass(frozen=True)
+class DetectedPhoto:
+    """An outside photo's upright size and the faces found in it."""
+
+    width: int
+    height: int
+    faces: list[DetectedFace]
+
+
+def detect_faces(library: Any, path: str | Path) -> DetectedPhoto:
     """Faces of a photo outside the library (for "Find person in photo…"); loads the models if needed."""
     analysis = library.analyzer.analyze_file(str(path))
-    return [DetectedFace(i, tuple(float(v) for v in f.box), float(f.score)) for i, f in enumerate(analysis.faces)]
+    return DetectedPhoto(int(analysis.width), int(analysis.height),
+                         [DetectedFace(i, tuple(float(v) for v in f.box), float(f.score))
+                          for i, f in enumerate(analysis.faces)])
 
 
 def search_image(library: Any, path: str | Path, face_index: int, top: int = 500) -> list[Hit]:

@@ -72,7 +72,8 @@ class EditController(QObject):
         self.queue.submit(fn, *args, on_done=done, on_error=failed)
 
     def call(self, text: str, fn: Callable[..., Any], *args: Any,
-             on_done: Callable[[Any], None] | None = None) -> None:
+             on_done: Callable[[Any], None] | None = None,
+             on_error: Callable[[BaseException], None] | None = None) -> None:
         """Run a non-journaled write (e.g. re-grouping) on the edit thread, after the queued edits."""
 
         def done(result: Any) -> None:
@@ -80,8 +81,13 @@ class EditController(QObject):
             if on_done is not None:
                 on_done(result)
 
-        self.queue.submit(fn, *args, on_done=done,
-                          on_error=lambda exc: (self.errors.show(exc, text), self.changed.emit()))
+        def failed(exc: BaseException) -> None:
+            self.errors.show(exc, text)
+            self.changed.emit()
+            if on_error is not None:
+                on_error(exc)
+
+        self.queue.submit(fn, *args, on_done=done, on_error=failed)
 
     def _journal(self, which: str, text: str) -> None:
         fn = self.library.undo if which == "undo" else self.library.redo

@@ -34,6 +34,8 @@ CHIP_SIZE = 150
 EMBEDDING_DIM = 128
 ONNX_INPUT = "images"
 ONNX_OUTPUT = "embeddings"
+#: Bumped whenever :func:`build_onnx` changes the graph it writes (stored in the file's metadata).
+CONVERTER_VERSION = "1"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -430,6 +432,7 @@ def build_onnx(net: DlibNetwork, opset: int = 17):
     model.ir_version = 8  # readable by every onnxruntime this project allows (CPU 1.32, GPU 1.31)
     model.doc_string = ("dlib face-recognition ResNet v1 (public domain, dlib-models), converted by FaceOrganizer; "
                         "input raw RGB 0..255, NCHW; output unnormalised 128-d embedding")
+    helper.set_model_props(model, {"faceorganizer_converter": CONVERTER_VERSION, "source": "dlib_resnet_v1"})
     onnx.checker.check_model(model)
     return model
 

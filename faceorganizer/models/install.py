@@ -128,6 +128,15 @@ def _converters() -> dict[str, Callable[[Path], None]]:
     return {"dlib_resnet_onnx": dlib_onnx}
 
 
+def _converter_version(key: str) -> str:
+    """Version of the code that makes a derived file: a new converter rebuilds installed files."""
+    if key == "dlib_resnet_onnx":
+        from faceorganizer.models.dlib_resnet import CONVERTER_VERSION
+
+        return str(CONVERTER_VERSION)
+    return "1"
+
+
 def _manifest(target_dir: Path) -> dict[str, str]:
     path = target_dir / MANIFEST
     try:
@@ -166,10 +175,13 @@ def install_models(from_dir: Path | None = None, *, force: bool = False,
     manifest = _manifest(target_dir)
     for key, filename in DERIVED.items():
         out = target_dir / filename
-        if force or not out.is_file() or manifest.get(filename) != sha256_of(out):
+        version = _converter_version(key)
+        if (force or not out.is_file() or manifest.get(filename) != sha256_of(out)
+                or manifest.get(f"{filename}#converter") != version):
             progress(f"converting {filename}")
             _converters()[key](out)
             manifest[filename] = sha256_of(out)
+            manifest[f"{filename}#converter"] = version
     _write_atomic(target_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
     return model_statuses()
 

@@ -61,12 +61,10 @@ _LAYERS: dict[str, list[tuple[str, str, tuple[int, ...]]]] = {
              ("conv", "conv4", (64, 128, 2)), ("prelu", "prelu4", (128,)), ("flatten", "", ()),
              ("dense", "dense5", (1152, 256)), ("prelu", "prelu5", (256,))],
 }
-# Output heads: (name, kind, is_softmax). P-Net's are 1×1 convolutions over the whole map.
-_HEADS: dict[str, list[tuple[str, bool]]] = {
-    "pnet": [("conv4_1", True), ("conv4_2", False)],
-    "rnet": [("dense5_1", True), ("dense5_2", False)],
-    "onet": [("dense6_1", True), ("dense6_2", False), ("dense6_3", False)],
-}
+# Output heads, concatenated into one output: face logits (2), box regression (4), landmarks (O-Net, 10).
+# P-Net's heads are 1×1 convolutions over its whole map.
+_HEADS = {"pnet": ("conv4_1", "conv4_2"), "rnet": ("dense5_1", "dense5_2"),
+          "onet": ("dense6_1", "dense6_2", "dense6_3")}
 _INPUT_SIZE = {"rnet": 24, "onet": 48}
 
 
@@ -122,8 +120,19 @@ def load_state_dicts() -> dict[str, dict[str, np.ndarray]]:
 
 # --------------------------------------------------------------------------------------------- backends
 
-def _onnx_graph(net: str, sd: dict[str, np.ndarray]) -> bytes:
-    """An ONNX model (opset 17) of one net, built directly from its parameters."""
+def _merged_heads(net: str, sd: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The output heads as one layer: weights (out, in) and bias of the concatenated outputs."""
+    w = np.concatenate([sd[f"{h}.weight"].reshape(sd[f"{h}.weight"].shape[0], -1) for h in _HEADS[net]])
+    return w, np.concatenate([sd[f"{h}.bias"] for h in _HEADS[net]])
+
+
+def _onnx_graph(net: str, sd: dict[str, np.ndarray], depthwise_prelu: bool = True) -> bytes:
+    """An ONNX model (opset 17) of one net, built directly from its parameters; one output of raw logits.
+
+    A convolution's PReLU is written as ``(1 − a)·relu(z) + a·z`` with per-channel 1×1 depthwise
+    convolutions: onnxruntime keeps those in its blocked (NCHWc) layout, where a PRelu node forces layout
+    conversions and ran slower than the convolutions themselves (P-Net: 51 → 32 ms CPU for a 768×576 input).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -134,49 +143,51 @@ def _onnx_graph(net: str, sd: dict[str, np.ndarray]) -> bytes:
         inits.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
         return name
 
-    for i, (kind, name, args) in enumerate(_LAYERS[net]):
+    def node(op: str, inputs: list[str], output: str, **attrs: object) -> str:
+        nodes.append(helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+    layers = _LAYERS[net]
+    for i, (kind, name, args) in enumerate(layers):
         y = f"t{i}"
         if kind == "conv":
-            nodes.append(helper.make_node("Conv", [x, init(f"{name}.w", sd[f"{name}.weight"]),
-                                                   init(f"{name}.b", sd[f"{name}.bias"])], [y]))
+            node("Conv", [x, init(f"{name}.w", sd[f"{name}.weight"]), init(f"{name}.b", sd[f"{name}.bias"])], y)
+        elif kind == "prelu" and layers[i - 1][0] == "conv" and depthwise_prelu:
+            slope = sd[f"{name}.weight"].reshape(-1, 1, 1, 1)
+            channels = len(slope)
+            r = node("Relu", [x], f"{y}.r")
+            r = node("Conv", [r, init(f"{name}.r", 1.0 - slope)], f"{y}.rs", group=channels)
+            z = node("Conv", [x, init(f"{name}.z", slope)], f"{y}.zs", group=channels)
+            node("Add", [r, z], y)
         elif kind == "prelu":
             slope = sd[f"{name}.weight"]
-            is_dense = i > 0 and _LAYERS[net][i - 1][0] == "dense"
-            nodes.append(helper.make_node("PRelu", [x, init(f"{name}.s", slope if is_dense
-                                                               else slope.reshape(-1, 1, 1))], [y]))
+            node("PRelu", [x, init(f"{name}.s", slope if layers[i - 1][0] == "dense" else slope[:, None, None])], y)
         elif kind == "pool":
-            nodes.append(helper.make_node("MaxPool", [x], [y], kernel_shape=[args[0]] * 2,
-                                          strides=[args[1]] * 2, ceil_mode=1))
+            node("MaxPool", [x], y, kernel_shape=[args[0]] * 2, strides=[args[1]] * 2, ceil_mode=1)
         elif kind == "flatten":
-            nodes.append(helper.make_node("Flatten", [x], [y], axis=1))
+            node("Flatten", [x], y, axis=1)
         elif kind == "dense":
-            nodes.append(helper.make_node("Gemm", [x, init(f"{name}.w", sd[f"{name}.weight"]),
-                                                   init(f"{name}.b", sd[f"{name}.bias"])], [y], transB=1))
+            node("Gemm", [x, init(f"{name}.w", sd[f"{name}.weight"]), init(f"{name}.b", sd[f"{name}.bias"])], y,
+                 transB=1)
         x = y
-    outputs = []
-    for j, (name, softmax) in enumerate(_HEADS[net]):
-        y = f"out{j}"
-        op = "Conv" if net == "pnet" else "Gemm"
-        extra = {} if net == "pnet" else {"transB": 1}
-        raw = f"h{j}" if softmax else y
-        nodes.append(helper.make_node(op, [x, init(f"{name}.w", sd[f"{name}.weight"]),
-                                           init(f"{name}.b", sd[f"{name}.bias"])], [raw], **extra))
-        if softmax:
-            nodes.append(helper.make_node("Softmax", [raw], [y], axis=1))
-        channels = sd[f"{name}.weight"].shape[0]
-        shape = ["n", channels, "mh", "mw"] if net == "pnet" else ["n", channels]
-        outputs.append(helper.make_tensor_value_info(y, TensorProto.FLOAT, shape))
+    w, b = _merged_heads(net, sd)
+    if net == "pnet":
+        node("Conv", [x, init("heads.w", w[:, :, None, None]), init("heads.b", b)], "out")
+        shape: list[int | str] = ["n", len(w), "mh", "mw"]
+    else:
+        node("Gemm", [x, init("heads.w", w), init("heads.b", b)], "out", transB=1)
+        shape = ["n", len(w)]
     dims = ["n", 3, "h", "w"] if net == "pnet" else ["n", 3, _INPUT_SIZE[net], _INPUT_SIZE[net]]
     graph = helper.make_graph(nodes, net, [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
-                              outputs, inits)
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
 
 
-def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., tuple]:
-    """A PyTorch module of one net with facenet-pytorch's parameter names (the weights in ``sd``)."""
+def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., object]:
+    """A PyTorch module of one net with facenet-pytorch's parameter names; returns the raw logits."""
     import torch
     from torch import nn
 
@@ -192,16 +203,15 @@ def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., tuple]:
                     setattr(self, name, nn.MaxPool2d(args[0], args[1], ceil_mode=True))
                 elif kind == "dense":
                     setattr(self, name, nn.Linear(args[0], args[1]))
-            for name, _ in _HEADS[net]:
+            for name in _HEADS[net]:
                 w = sd[f"{name}.weight"]
                 setattr(self, name, nn.Conv2d(w.shape[1], w.shape[0], 1) if net == "pnet"
                         else nn.Linear(w.shape[1], w.shape[0]))
 
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             for kind, name, _ in _LAYERS[net]:
                 x = x.flatten(1) if kind == "flatten" else getattr(self, name)(x)
-            return tuple(torch.softmax(getattr(self, n)(x), 1) if soft else getattr(self, n)(x)
-                         for n, soft in _HEADS[net])
+            return torch.cat([getattr(self, h)(x) for h in _HEADS[net]], dim=1)
 
     module = Net()
     module.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
@@ -234,7 +244,7 @@ class FaceDetector:
         self._preference = preference
         self._device = device
         self._threads = threads
-        self._nets: dict[str, Callable[[np.ndarray], list[np.ndarray]]] | None = None
+        self._nets: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None
         self._choice: BackendChoice | None = None
         self._lock = threading.Lock()
 
@@ -248,7 +258,7 @@ class FaceDetector:
         """Load the networks now (otherwise the first :meth:`detect` does); ModelMissingError if absent."""
         self._runners()
 
-    def _runners(self) -> dict[str, Callable[[np.ndarray], list[np.ndarray]]]:
+    def _runners(self) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
         with self._lock:
             if self._nets is None:
                 sds = load_state_dicts()
@@ -262,7 +272,7 @@ class FaceDetector:
 
     @staticmethod
     def _onnx_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int
-                     ) -> Callable[[np.ndarray], list[np.ndarray]]:
+                     ) -> Callable[[np.ndarray], np.ndarray]:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -273,11 +283,11 @@ class FaceDetector:
         options.log_severity_level = 3
         session = ort.InferenceSession(_onnx_graph(net, sd), sess_options=options,
                                        providers=list(choice.providers) or ["CPUExecutionProvider"])
-        return lambda x: session.run(None, {"x": x})
+        return lambda x: session.run(None, {"x": x})[0]
 
     @staticmethod
     def _torch_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int
-                      ) -> Callable[[np.ndarray], list[np.ndarray]]:
+                      ) -> Callable[[np.ndarray], np.ndarray]:
         import torch
 
         device = torch.device(choice.device)
@@ -285,10 +295,10 @@ class FaceDetector:
         if device.type == "cpu" and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
 
-        def run(x: np.ndarray) -> list[np.ndarray]:
+        def run(x: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
                 t = torch.from_numpy(x).to(device).contiguous(memory_format=torch.channels_last)
-                return [o.float().cpu().numpy() for o in module(t)]
+                return module(t).float().cpu().numpy()
 
         return run
 
@@ -298,48 +308,38 @@ class FaceDetector:
         rgb = np.asarray(rgb)
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an H×W×3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
-        h, w = rgb.shape[:2]
-        if min(h, w) < 1:
+        if min(rgb.shape[:2]) < 1:
             return []
-        found = self._detect_scaled(rgb, self.min_face_size)
+        found = self._detect_scaled(rgb, self.min_face_size, pad=False)
         if not found and self.pad_retry:
-            found = self._detect_padded(rgb)
+            # Only faces too large for the first pass matter here (at least a fraction of the image).
+            found = self._detect_scaled(rgb, RETRY_MIN_FACE_FRACTION * min(rgb.shape[:2]), pad=True)
         return found
 
-    def _detect_padded(self, rgb: np.ndarray) -> list[Detection]:
+    def _detect_scaled(self, rgb: np.ndarray, min_face: float, pad: bool) -> list[Detection]:
+        """Detect on a copy no larger than ``max_side`` (zero-padded by half its size on every side when
+        ``pad``) and map the results back to ``rgb``. ``min_face`` is in ``rgb`` pixels when padding."""
         h, w = rgb.shape[:2]
-        py, px = (h + 1) // 2, (w + 1) // 2
-        padded = cv2.copyMakeBorder(rgb, py, py, px, px, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-        factor = min(1.0, self.max_side / max(padded.shape[:2]))
-        min_face = max(self.min_face_size, RETRY_MIN_FACE_FRACTION * min(h, w) * factor)
-        out = []
-        for d in self._detect_scaled(padded, min_face):
-            x1, y1, x2, y2 = d.box
-            box = _clip_box((x1 - px, y1 - py, x2 - px, y2 - py), w, h)
-            if box is not None:
-                out.append(Detection(box, d.score, d.landmarks - np.array([px, py], np.float32)))
-        return out
-
-    def _detect_scaled(self, rgb: np.ndarray, min_face: float) -> list[Detection]:
-        """Detect on a copy no larger than ``max_side`` and map the results back to ``rgb``."""
-        h, w = rgb.shape[:2]
-        factor = min(1.0, self.max_side / max(h, w))
-        if factor < 1.0:
-            size = (max(1, round(w * factor)), max(1, round(h * factor)))
-            work = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-            fx, fy = w / size[0], h / size[1]
-        else:
-            work, fx, fy = rgb, 1.0, 1.0
+        grow = 2.0 if pad else 1.0
+        factor = min(1.0, self.max_side / (grow * max(h, w)))
+        work = _Octaves(rgb).resize(max(1, round(w * factor)), max(1, round(h * factor)))
+        fx, fy = w / work.shape[1], h / work.shape[0]
+        px = py = 0
+        if pad:
+            min_face = max(self.min_face_size, min_face / max(fx, fy))
+            py, px = (work.shape[0] + 1) // 2, (work.shape[1] + 1) // 2
+            work = cv2.copyMakeBorder(work, py, py, px, px, cv2.BORDER_CONSTANT, value=(0, 0, 0))
         boxes, scores, points = self._cascade(work, min_face)
         out = []
         for box, score, pts in zip(boxes, scores, points):
             # Boxes are continuous coordinates (pixel i spans [i, i+1)); landmarks are pixel positions.
-            mapped = _clip_box((box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy), w, h)
+            mapped = _clip_box(((box[0] - px) * fx, (box[1] - py) * fy, (box[2] - px) * fx, (box[3] - py) * fy),
+                               w, h)
             if mapped is None:
                 continue
             lm = np.empty((5, 2), np.float32)
-            lm[:, 0] = (pts[:, 0] + 0.5) * fx - 0.5
-            lm[:, 1] = (pts[:, 1] + 0.5) * fy - 0.5
+            lm[:, 0] = (pts[:, 0] - px + 0.5) * fx - 0.5
+            lm[:, 1] = (pts[:, 1] - py + 0.5) * fy - 0.5
             out.append(Detection(mapped, float(score), lm))
         return out
 
@@ -350,71 +350,73 @@ class FaceDetector:
         empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
 
         octaves = _Octaves(img)
-        boxes = self._stage1(octaves, min_face, nets["pnet"], t1)
+        boxes = _stage1(octaves, min_face, nets["pnet"], t1)
         if not len(boxes):
             return empty
 
         # Stage 2: R-Net on 24×24 crops of the squared candidate boxes.
         boxes = _square(boxes)
-        crops = octaves.crops(boxes, 24)
-        prob, reg = _run_batched(nets["rnet"], crops)
-        keep = prob[:, 1] > t2
-        boxes, reg, scores = boxes[keep], reg[keep], prob[keep, 1]
+        out = _run_batched(nets["rnet"], octaves.crops(boxes, 24))
+        scores = _face_probability(out)
+        keep = scores > t2
+        boxes, reg, scores = boxes[keep], out[keep, 2:6], scores[keep]
         if not len(boxes):
             return empty
         keep = _nms(boxes, scores, NMS_STAGE2)
         boxes = _square(_regress(boxes[keep], reg[keep]))
 
         # Stage 3: O-Net on 48×48 crops: final score, box refinement and the 5 landmarks.
-        crops = octaves.crops(boxes, 48)
-        prob, reg, lm = _run_batched(nets["onet"], crops)
-        keep = prob[:, 1] > t3
-        boxes, reg, lm, scores = boxes[keep], reg[keep], lm[keep], prob[keep, 1]
+        out = _run_batched(nets["onet"], octaves.crops(boxes, 48))
+        scores = _face_probability(out)
+        keep = scores > t3
+        boxes, reg, lm, scores = boxes[keep], out[keep, 2:6], out[keep, 6:16], scores[keep]
         if not len(boxes):
             return empty
-        wh = (boxes[:, 2:4] - boxes[:, 0:2])
+        wh = boxes[:, 2:4] - boxes[:, 0:2]
         points = np.stack([boxes[:, None, 0] + lm[:, 0:5] * wh[:, None, 0],
                            boxes[:, None, 1] + lm[:, 5:10] * wh[:, None, 1]], axis=2) - 0.5
         boxes = _regress(boxes, reg)
         keep = _nms(boxes, scores, NMS_STAGE3, mode="min")
-        keep = keep[np.argsort(-scores[keep], kind="stable")]
         return boxes[keep], scores[keep], points[keep].astype(np.float32)
 
-    @staticmethod
-    def _stage1(octaves: _Octaves, min_face: float, pnet: Callable[[np.ndarray], list[np.ndarray]],
-                threshold: float) -> np.ndarray:
-        """P-Net over the image pyramid: candidate boxes N×4 after NMS and box regression."""
-        h, w = octaves.levels[0].shape[:2]
-        scale = 12.0 / min_face
-        candidates = []
-        while min(h, w) * scale >= 12:
-            sh, sw = int(math.ceil(h * scale)), int(math.ceil(w * scale))
-            level = octaves.resize(sw, sh)
-            x = np.ascontiguousarray(level.transpose(2, 0, 1)[None], dtype=np.float32)
-            prob, reg = pnet(x)
-            ys, xs = np.nonzero(prob[0, 1] >= threshold)
-            if len(ys):
-                # Each map cell is a 12×12 window at stride 2 of this level; back to ``img`` pixels.
-                sx, sy = w / sw, h / sh
-                b = np.stack([2 * xs * sx, 2 * ys * sy, (2 * xs + 12) * sx, (2 * ys + 12) * sy], axis=1)
-                s = prob[0, 1, ys, xs]
-                r = reg[0][:, ys, xs].T
-                keep = _nms(b, s, NMS_SCALE)
-                candidates.append(np.concatenate([b[keep], s[keep, None], r[keep]], axis=1))
-            scale *= PYRAMID_FACTOR
-        if not candidates:
-            return np.zeros((0, 4), np.float32)
-        allc = np.concatenate(candidates)
-        keep = _nms(allc[:, :4], allc[:, 4], NMS_STAGE1)
-        return _regress(allc[keep, :4], allc[keep, 5:9])
+
+def _stage1(octaves: _Octaves, min_face: float, pnet: Callable[[np.ndarray], np.ndarray],
+            threshold: float) -> np.ndarray:
+    """P-Net over the image pyramid: candidate boxes N×4 after NMS and box regression."""
+    h, w = octaves.levels[0].shape[:2]
+    min_logit = math.log(threshold / (1.0 - threshold))  # prob ≥ t ⇔ logit difference ≥ log(t / (1 − t))
+    scale = 12.0 / min_face
+    candidates = []
+    while min(h, w) * scale >= 12:
+        sh, sw = int(math.ceil(h * scale)), int(math.ceil(w * scale))
+        level = octaves.resize(sw, sh)
+        out = pnet(np.ascontiguousarray(level.transpose(2, 0, 1)[None], dtype=np.float32))[0]
+        ys, xs = np.nonzero(out[1] - out[0] >= min_logit)
+        if len(ys):
+            # Each map cell is a 12×12 window at stride 2 of this level; back to the image's pixels.
+            sx, sy = w / sw, h / sh
+            b = np.stack([2 * xs * sx, 2 * ys * sy, (2 * xs + 12) * sx, (2 * ys + 12) * sy], axis=1)
+            cells = out[:, ys, xs].T
+            s = _face_probability(cells)
+            keep = _nms(b, s, NMS_SCALE)
+            candidates.append(np.concatenate([b[keep], s[keep, None], cells[keep, 2:6]], axis=1))
+        scale *= PYRAMID_FACTOR
+    if not candidates:
+        return np.zeros((0, 4), np.float32)
+    allc = np.concatenate(candidates)
+    keep = _nms(allc[:, :4], allc[:, 4], NMS_STAGE1)
+    return _regress(allc[keep, :4], allc[keep, 5:9])
 
 
 # --------------------------------------------------------------------------------------------- helpers
 
-def _run_batched(run: Callable[[np.ndarray], list[np.ndarray]], x: np.ndarray, batch: int = 512
-                 ) -> list[np.ndarray]:
-    parts = [run(x[i:i + batch]) for i in range(0, len(x), batch)]
-    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+def _face_probability(out: np.ndarray) -> np.ndarray:
+    """Softmax probability of "face" from the first two outputs (non-face, face logits) of each row."""
+    return (1.0 / (1.0 + np.exp(out[:, 0] - out[:, 1]))).astype(np.float32)
+
+
+def _run_batched(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch: int = 512) -> np.ndarray:
+    return np.concatenate([run(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 
 def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
@@ -448,10 +450,16 @@ class _Octaves:
         return self.levels[k], 0.5 ** k
 
     def resize(self, w: int, h: int) -> np.ndarray:
-        """The image resized to w×h, area-averaged from the nearest octave at most 2× larger."""
+        """The image resized to w×h: bilinear from the nearest octave at most 2× larger.
+
+        OpenCV's area interpolation is fast only for whole factors; at 0.709 it cost 17 ms for a 1280-px
+        image against 2 ms for halving + bilinear, with no difference in what P-Net finds.
+        """
         src_h, src_w = self.levels[0].shape[:2]
+        if (w, h) == (src_w, src_h):
+            return self.levels[0]
         k = max(0, int(math.floor(math.log2(max(src_w / w, src_h / h, 1.0)))))
-        return cv2.resize(self.level(k)[0], (w, h), interpolation=cv2.INTER_AREA)
+        return cv2.resize(self.level(k)[0], (w, h), interpolation=cv2.INTER_LINEAR)
 
     def crops(self, boxes: np.ndarray, size: int) -> np.ndarray:
         """N×3×size×size float32 crops of boxes (continuous coordinates), zero outside the image."""

@@ -1,51 +1,44 @@
-"""Group faces into people: agglomerative clustering over a sparse nearest-neighbour graph.
+"""Group faces into people: average-linkage agglomerative clustering over a sparse nearest-neighbour graph.
 
 How it works
 ------------
 Every face starts as its own cluster. Candidate merges are the pairs of clusters joined by at least one
 edge of the k-nearest-neighbour graph (``knn.knn_graph``), so the work grows with ``n·k`` instead of ``n²``.
-Merges happen in increasing order of linkage distance, with union-find bookkeeping and a heap whose stale
-entries are skipped when popped. The sequence of merges and their heights is a dendrogram
-(``MergeTree``): the people at any threshold are the merges at or below it, so moving the threshold slider
-is a cut of the cached tree (milliseconds), not a new clustering.
+Clusters that are each other's nearest neighbour merge, round after round (``_agglomerate``). The merges and
+their heights form a dendrogram (``MergeTree``): the people at any threshold are the merges at or below it,
+so moving the threshold slider is a cut of the cached tree (milliseconds), not a new clustering.
 
-Linkage (what "distance between two groups of faces" means)
+Linkage: what "distance between two groups of faces" means
 -----------------------------------------------------------
-``"average"`` (the default) is the root-mean-square Euclidean distance over *all* pairs of faces of the
-two clusters, exact, computed in O(d) from each cluster's mean and spread::
+The root-mean-square Euclidean distance over *all* pairs of faces of the two clusters, exact, computed in
+O(d) from each cluster's mean and spread::
 
     rms(A, B)² = |μ_A − μ_B|² + s_A + s_B,   s_X = mean |x − μ_X|² over the faces of X
 
-For two single faces it is their Euclidean distance, so the threshold is in the same unit as dlib's own
-rule (same person when the distance is below 0.6). Unlike single linkage, one look-alike pair cannot chain
-two people together: the whole groups must be close. The k-NN graph only proposes candidate pairs; the
-mean kNN-edge distance between them orders the heap and the exact value decides (a pair is pushed back
-with its exact value when that is larger).
-
-``"graph"`` uses the mean distance over the kNN edges between the clusters (average linkage on the sparse
-graph) and ``"single"`` the smallest edge; they are kept for comparison (``bench/eval_people.py``).
+(this is average linkage on squared distances, scipy's ``average`` on ``sqeuclidean`` then a square root).
+For two single faces it is their Euclidean distance, so the threshold is in the unit of dlib's own rule
+(same person below 0.6). Unlike single linkage, one look-alike pair cannot chain two people together: the
+groups as a whole must be close. Measured on real and synthetic faces (``bench/eval_people.py``), single
+linkage and the mean over kNN edges only both chain people together from 0.55–0.6 up, this one does not.
 
 Constraints from the user's edits
 ---------------------------------
-- ``must_link``: groups of faces that are one person, merged before anything else;
-- ``cannot_link``: pairs of faces that never end in one cluster (checked at every merge through a
-  per-cluster set of forbidden clusters);
+- ``must_link``: groups of faces that are one person, joined before anything else;
+- ``cannot_link``: pairs of faces that never end in one cluster (checked at every merge);
 - ``fixed``: faces the user confirmed, face index → person key. Faces with one key are one person, clusters
   holding two different keys never merge, and a cluster holding a key is labelled with it;
-- ``seed_mask``: faces good enough to start a person (e.g. sharp, frontal). A cluster made only of other
-  faces can join a person but two such clusters never merge on their own.
+- ``seed_mask``: faces good enough to start a person (sharp, large, confident). A cluster made only of
+  other faces can join a person, but two such clusters never merge with each other.
 
-A merge blocked by a constraint is skipped, not postponed, so each clustering is still one cut of one
-merge sequence; changing constraints needs a new tree (seconds at 1e5 faces).
+A merge blocked by a constraint does not happen, and each clustering is still one cut of one merge
+sequence; new constraints need a new tree (seconds at 1e5 faces).
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -58,27 +51,23 @@ from faceorganizer.people.knn import as_float32, knn_graph
 __all__ = [
     "DEFAULT_K",
     "DEFAULT_THRESHOLD",
-    "Linkage",
     "MergeTree",
     "build_merge_tree",
     "cluster_faces",
     "cluster_to_n",
+    "label_components",
 ]
-
-Linkage = Literal["average", "graph", "single"]
 
 DEFAULT_THRESHOLD = 0.55
 """Default linkage distance (Euclidean, dlib face-descriptor space) under which two groups are one person.
 
-Chosen by measurement (``bench/eval_people.py``): with average linkage the pairwise and BCubed F1 on the
-shared photos are at their plateau between about 0.5 and 0.65; 0.55 sits inside it, a little below dlib's
-0.6 pair rule because a group's average is a steadier estimate than one pair.
+Chosen by measurement (``bench/eval_people.py``): pairwise and BCubed F1 are at their plateau from 0.55 to
+0.6 on the shared photos and from 0.5 to 0.6 on synthetic libraries of 1e4–1e5 faces; 0.55 is inside both,
+a little below dlib's 0.6 pair rule, as the RMS over two groups also counts their own spread.
 """
 
 DEFAULT_K = 20
 """Neighbours per face in the candidate graph; 10–30 give the same people on real faces."""
-
-_EPS = 1e-5  # float32 kNN distances vs float64 statistics
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +85,6 @@ class MergeTree:
     forced: NDArray[np.int64]
     fixed_faces: NDArray[np.int64] = field(repr=False)
     fixed_keys: NDArray[np.int64] = field(repr=False)
-    linkage: Linkage = "average"
     k: int = DEFAULT_K
 
     @property
@@ -180,200 +168,217 @@ def _normalise_constraints(
     cannot_link: Iterable[tuple[int, int]],
     must_link: Iterable[Sequence[int]],
     fixed: Mapping[int, int] | None,
-) -> tuple[list[list[int]], list[tuple[int, int]], NDArray[np.int64], NDArray[np.int64]]:
-    def check(i: int) -> int:
-        i = int(i)
-        if not 0 <= i < n:
-            raise IndexError(f"face index {i} out of range for {n} faces")
-        return i
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Validated constraints: must-link edges (face pairs), cannot-link pairs, fixed faces and their keys."""
 
-    groups = [[check(i) for i in g] for g in must_link]
-    pairs = [(check(a), check(b)) for a, b in cannot_link]
-    for a, b in pairs:
-        if a == b:
-            raise InvalidEditError(f"face {a} cannot be kept apart from itself")
-    fixed_faces = np.array(sorted(fixed or {}), dtype=np.int64)
-    fixed_keys = np.array([int((fixed or {})[int(f)]) for f in fixed_faces], dtype=np.int64)
-    for f in fixed_faces:
-        check(int(f))
+    def checked(a: NDArray[np.int64]) -> NDArray[np.int64]:
+        if a.size and (a.min() < 0 or a.max() >= n):
+            raise IndexError(f"face index {int(a.min() if a.min() < 0 else a.max())} out of range for {n} faces")
+        return a
+
+    links = [(int(g[0]), int(f)) for g in (list(g) for g in must_link) if len(g) > 1 for f in g[1:]]
+    fixed = dict(fixed or {})
+    fixed_faces = checked(np.array(sorted(int(f) for f in fixed), dtype=np.int64))
+    fixed_keys = np.array([int(fixed[int(f)]) for f in fixed_faces], dtype=np.int64)
     # Faces confirmed as one person are one person.
-    by_key: dict[int, list[int]] = {}
-    for f, key in zip(fixed_faces.tolist(), fixed_keys.tolist()):
-        by_key.setdefault(key, []).append(f)
-    groups.extend(g for g in by_key.values() if len(g) > 1)
-    return groups, pairs, fixed_faces, fixed_keys
+    order = np.argsort(fixed_keys, kind="stable")
+    same_key = fixed_keys[order][1:] == fixed_keys[order][:-1]
+    links += list(zip(fixed_faces[order][:-1][same_key].tolist(), fixed_faces[order][1:][same_key].tolist()))
+    must = checked(np.array(links, dtype=np.int64).reshape(-1, 2))
+    cannot = checked(np.array([(int(a), int(b)) for a, b in cannot_link], dtype=np.int64).reshape(-1, 2))
+    if (cannot[:, 0] == cannot[:, 1]).any():
+        raise InvalidEditError(f"face {int(cannot[cannot[:, 0] == cannot[:, 1]][0, 0])} cannot be kept apart from itself")
+    return must, cannot, fixed_faces, fixed_keys
 
 
-class _Agglomerator:
-    """The mutable state of one clustering run (union-find, cluster statistics, adjacency, heap)."""
+def _pair_rms(
+    mean: NDArray[np.float64], spread: NDArray[np.float64], u: NDArray[np.int64], v: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Exact RMS distance over all face pairs of clusters ``u[t]`` and ``v[t]`` (chunked: bounded memory)."""
+    out = np.empty(u.size, np.float64)
+    step = 1 << 15
+    for s in range(0, u.size, step):
+        a, b = u[s : s + step], v[s : s + step]
+        diff = mean[a] - mean[b]
+        out[s : s + step] = np.einsum("ij,ij->i", diff, diff) + spread[a] + spread[b]
+    return np.sqrt(np.maximum(out, 0.0))
 
-    def __init__(
-        self,
-        x: NDArray[np.float32],
-        linkage: Linkage,
-        max_distance: float,
-        key_code: list[int],
-        seed: list[bool],
-    ) -> None:
-        n = x.shape[0]
-        self.linkage = linkage
-        self.max_distance = max_distance
-        self.parent = list(range(n))
-        self.size = [1] * n
-        # Only average linkage needs the statistics (float64: the spread is a difference of squares).
-        self.mean = x.astype(np.float64) if linkage == "average" else None
-        self.spread = [0.0] * n
-        self.adj: list[dict[int, tuple[float, int]]] = [{} for _ in range(n)]
-        self.forbid: dict[int, set[int]] = {}
-        self.key = key_code
-        self.seed = seed
-        self.heap: list[tuple[float, int, int, int, tuple[float, int] | None]] = []
-        self.seq = 0
-        self.level = -math.inf
-        self.merges: list[tuple[int, int]] = []
-        self.heights: list[float] = []
 
-    # -- graph
+@dataclass
+class _Clusters:
+    """Per-cluster state, indexed by cluster id = the smallest face index in the cluster."""
 
-    def add_edges(self, i: NDArray[np.int64], j: NDArray[np.int64], d: NDArray[np.float32]) -> None:
-        adj = self.adj
-        for a, b, w in zip(i.tolist(), j.tolist(), d.tolist()):
-            e = (w, 1)
-            adj[a][b] = e
-            adj[b][a] = e
+    mean: NDArray[np.float64]
+    spread: NDArray[np.float64]  # mean squared distance of the faces to the cluster mean
+    size: NDArray[np.int64]
+    key: NDArray[np.int64]  # code of the fixed person key held, −1 for none
+    seed: NDArray[np.bool_]
+    formed_at: NDArray[np.float64]  # height of the merge that made the cluster (0 for a base cluster)
 
-    def fill_heap(self) -> None:
-        heap = []
-        seq = 0
-        maxd = self.max_distance
-        for a, nbrs in enumerate(self.adj):
-            if self.parent[a] != a:
-                continue
-            for b, e in nbrs.items():
-                if a < b:
-                    key = e[0] / e[1]
-                    if key <= maxd:
-                        heap.append((key, seq, a, b, e))
-                        seq += 1
-        heapq.heapify(heap)
-        self.heap, self.seq = heap, seq
+    def merge(self, u: NDArray[np.int64], v: NDArray[np.int64], height: NDArray[np.float64]) -> None:
+        """Fold clusters ``v`` into ``u`` (disjoint pairs, ``u < v``)."""
+        nu, nv = self.size[u].astype(np.float64), self.size[v].astype(np.float64)
+        n = (nu + nv)[:, None]
+        mu, mv = self.mean[u], self.mean[v]
+        new = (nu[:, None] * mu + nv[:, None] * mv) / n
+        du, dv = mu - new, mv - new
+        self.spread[u] = (
+            nu * (self.spread[u] + np.einsum("ij,ij->i", du, du)) + nv * (self.spread[v] + np.einsum("ij,ij->i", dv, dv))
+        ) / n[:, 0]
+        self.mean[u] = new
+        self.size[u] += self.size[v]
+        self.key[u] = np.where(self.key[u] >= 0, self.key[u], self.key[v])
+        self.seed[u] |= self.seed[v]
+        self.formed_at[u] = height
 
-    # -- constraints
 
-    def forbid_pair(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            raise InvalidEditError(f"faces {a} and {b} are both kept apart and joined as one person")
-        self.forbid.setdefault(ra, set()).add(rb)
-        self.forbid.setdefault(rb, set()).add(ra)
+def _group_stats(
+    x: NDArray[np.float32], must: NDArray[np.int64], key_code: NDArray[np.int64], seed: NDArray[np.bool_]
+) -> tuple[_Clusters, NDArray[np.int64], NDArray[np.int64]]:
+    """Base clusters after the must-link joins: their state, each face's cluster id, the forced edges."""
+    n = x.shape[0]
+    owner = np.arange(n, dtype=np.int64)
+    forced = np.empty((0, 2), np.int64)
+    if must.size:
+        graph = coo_matrix((np.ones(must.shape[0], np.int8), (must[:, 0], must[:, 1])), shape=(n, n))
+        _, comp = connected_components(graph, directed=False)
+        first = np.full(comp.max() + 1, n, np.int64)
+        np.minimum.at(first, comp, np.arange(n))
+        owner = first[comp]
+        joined = np.flatnonzero(owner != np.arange(n))
+        forced = np.stack([owner[joined], joined], axis=1)
+    x64 = x.astype(np.float64)
+    state = _Clusters(
+        mean=x64.copy(),
+        spread=np.zeros(n),
+        size=np.ones(n, np.int64),
+        key=key_code.copy(),
+        seed=seed.copy(),
+        formed_at=np.zeros(n),
+    )
+    if forced.size:
+        ids = np.unique(owner[forced[:, 1]])
+        members = np.flatnonzero(np.isin(owner, ids))
+        size = np.bincount(owner[members], minlength=n)
+        total = np.zeros((n, x.shape[1]))
+        np.add.at(total, owner[members], x64[members])
+        sq = np.zeros(n)
+        np.add.at(sq, owner[members], np.einsum("ij,ij->i", x64[members], x64[members]))
+        mean = total[ids] / size[ids, None]
+        state.mean[ids] = mean
+        state.spread[ids] = np.maximum(sq[ids] / size[ids] - np.einsum("ij,ij->i", mean, mean), 0.0)
+        state.size[ids] = size[ids]
+        held = members[key_code[members] >= 0]
+        for c, codes in _values_by_owner(owner[held], key_code[held]):
+            if codes.size > 1:
+                raise InvalidEditError(f"faces joined as one person (with face {c}) are confirmed as different people")
+            state.key[c] = codes[0]
+        state.seed[ids] = np.bincount(owner[members], weights=seed[members], minlength=n)[ids] > 0
+    return state, owner, forced
 
-    def blocked(self, a: int, b: int) -> bool:
-        ka, kb = self.key[a], self.key[b]
-        if ka >= 0 and kb >= 0 and ka != kb:
-            return True
-        if not (self.seed[a] or self.seed[b]):
-            return True
-        f = self.forbid.get(a)
-        return f is not None and b in f
 
-    # -- union-find
+def _values_by_owner(owner: NDArray[np.int64], values: NDArray[np.int64]) -> list[tuple[int, NDArray[np.int64]]]:
+    """Distinct ``values`` per distinct ``owner``."""
+    if owner.size == 0:
+        return []
+    pairs = np.unique(np.stack([owner, values], axis=1), axis=0)
+    cut = np.flatnonzero(np.diff(pairs[:, 0])) + 1
+    return [(int(g[0, 0]), g[:, 1]) for g in np.split(pairs, cut)]
 
-    def find(self, a: int) -> int:
-        parent = self.parent
-        root = a
-        while parent[root] != root:
-            root = parent[root]
-        while parent[a] != root:
-            parent[a], a = root, parent[a]
-        return root
 
-    def rms(self, a: int, b: int) -> float:
-        assert self.mean is not None
-        diff = self.mean[a] - self.mean[b]
-        return math.sqrt(max(float(diff @ diff) + self.spread[a] + self.spread[b], 0.0))
+def _agglomerate(
+    state: _Clusters,
+    eu: NDArray[np.int64],
+    ev: NDArray[np.int64],
+    fu: NDArray[np.int64],
+    fv: NDArray[np.int64],
+    max_distance: float,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Merge reciprocal nearest neighbours round by round; returns merges (u, v) and heights, in order.
 
-    def merge(self, a: int, b: int, push: bool) -> int:
-        """Join roots ``a`` and ``b``; the one with fewer neighbours is folded into the other."""
-        adj = self.adj
-        if len(adj[a]) > len(adj[b]):
-            a, b = b, a
-        small, large = a, b
-        self.parent[small] = large
-        ns, nl = self.size[small], self.size[large]
-        self.size[large] = ns + nl
-        if self.mean is not None:
-            ms, ml = self.mean[small], self.mean[large]
-            new = (ns * ms + nl * ml) / (ns + nl)
-            ds, dl = ms - new, ml - new
-            self.spread[large] = (ns * (self.spread[small] + float(ds @ ds)) + nl * (self.spread[large] + float(dl @ dl))) / (
-                ns + nl
-            )
-            self.mean[large] = new
-        if self.key[large] < 0:
-            self.key[large] = self.key[small]
-        self.seed[large] = self.seed[large] or self.seed[small]
-        fs = self.forbid.pop(small, None)
-        if fs is not None:
-            for c in fs:
-                fc = self.forbid[c]
-                fc.discard(small)
-                fc.add(large)
-            self.forbid.setdefault(large, set()).update(fs)
-
-        single = self.linkage == "single"
-        level, maxd, heap = self.level, self.max_distance, self.heap
-        al = adj[large]
-        al.pop(small, None)
-        for c, es in adj[small].items():
-            if c == large:
-                continue
-            ac = adj[c]
-            del ac[small]
-            old = al.get(c)
-            if old is None:
-                e = es
-            elif single:
-                if es[0] >= old[0]:
-                    continue  # the pair's linkage is unchanged and already in the heap
-                e = es
-            else:
-                e = (old[0] + es[0], old[1] + es[1])
-            al[c] = e
-            ac[large] = e
-            if push:
-                key = e[0] / e[1]
-                if key <= maxd:
-                    # Never below the current level: keeps heights monotone so a cut is a prefix.
-                    heapq.heappush(heap, (key if key > level else level, self.seq, large, c, e))
-                    self.seq += 1
-        adj[small] = {}
-        return large
-
-    def run(self) -> None:
-        heap, adj, parent = self.heap, self.adj, self.parent
-        average = self.linkage == "average"
-        maxd = self.max_distance
-        pop, push = heapq.heappop, heapq.heappush
-        while heap:
-            key, _, a, b, e = pop(heap)
-            if parent[a] != a or parent[b] != b:
-                continue
-            current = adj[a].get(b)
-            if current is None or (e is not None and current is not e):
-                continue  # a newer entry for this pair is in the heap
-            if self.blocked(a, b):
-                continue
-            self.level = key
-            if average:
-                exact = self.rms(a, b)
-                if exact > key + _EPS:
-                    if exact <= maxd:
-                        push(heap, (exact, self.seq, a, b, None))
-                        self.seq += 1
-                    continue
-            self.merge(a, b, push=True)
-            self.merges.append((a, b))
-            self.heights.append(key)
+    Each round every cluster finds its nearest allowed neighbour over the graph edges (``eu``, ``ev``,
+    cluster ids); pairs that are each other's nearest are merged, all at once. For a reducible linkage such
+    as this one (a merged cluster is never closer to a third than the nearer of its parts) this gives the
+    same tree as merging one closest pair at a time, in a few dozen vectorised rounds instead of n Python
+    steps. ``fu``/``fv`` are the cannot-link pairs of clusters.
+    """
+    n = state.size.size
+    owner = np.arange(n, dtype=np.int64)
+    has_forbid = np.zeros(n, bool)
+    has_forbid[fu] = True
+    has_forbid[fv] = True
+    forbid_key = np.unique(np.concatenate([fu * n + fv, fv * n + fu]))
+    use_keys = bool((state.key >= 0).any())
+    use_seed = not bool(state.seed.all())
+    keep = eu != ev
+    eu, ev = eu[keep], ev[keep]
+    dist = _pair_rms(state.mean, state.spread, eu, ev)
+    merges_u: list[NDArray[np.int64]] = []
+    merges_v: list[NDArray[np.int64]] = []
+    heights: list[NDArray[np.float64]] = []
+    live = n
+    last_dedup = n
+    while eu.size:
+        # Edges that can never be used again (different fixed people, cannot-link) leave the graph.
+        dead = np.zeros(eu.size, bool)
+        if use_keys:
+            ku, kv = state.key[eu], state.key[ev]
+            dead |= (ku >= 0) & (kv >= 0) & (ku != kv)
+        if forbid_key.size:
+            near = np.flatnonzero(has_forbid[eu] & has_forbid[ev])
+            dead[near[np.isin(eu[near] * n + ev[near], forbid_key)]] = True
+        if dead.any():
+            eu, ev, dist = eu[~dead], ev[~dead], dist[~dead]
+        usable = dist <= max_distance
+        if use_seed:
+            usable &= state.seed[eu] | state.seed[ev]
+        src = np.concatenate([eu[usable], ev[usable]])
+        if src.size == 0:
+            break
+        dst = np.concatenate([ev[usable], eu[usable]])
+        val = np.concatenate([dist[usable], dist[usable]])
+        best = np.full(n, np.inf)
+        np.minimum.at(best, src, val)
+        at_best = val == best[src]
+        nearest = np.full(n, n, np.int64)
+        np.minimum.at(nearest, src[at_best], dst[at_best])  # ties: the lowest cluster id
+        u = np.flatnonzero(nearest < n)
+        v = nearest[u]
+        mutual = (nearest[v] == u) & (u < v)
+        u, v = u[mutual], v[mutual]
+        if u.size == 0:  # only possible through float ties; the globally closest usable edge is safe
+            t = int(np.argmin(val))
+            u, v = np.array([min(src[t], dst[t])]), np.array([max(src[t], dst[t])])
+        # Clamp so that a merge is never below the merges that made its parts: a cut is then a prefix.
+        height = np.maximum(best[u], np.maximum(state.formed_at[u], state.formed_at[v]))
+        state.merge(u, v, height)
+        merges_u.append(u)
+        merges_v.append(v)
+        heights.append(height)
+        live -= u.size
+        owner[v] = u
+        has_forbid[u] |= has_forbid[v]
+        if forbid_key.size and has_forbid[v].any():
+            fu, fv = owner[fu], owner[fv]
+            forbid_key = np.unique(np.concatenate([fu * n + fv, fv * n + fu]))
+        eu, ev = owner[eu], owner[ev]
+        keep = eu != ev
+        eu, ev, dist = eu[keep], ev[keep], dist[keep]
+        if live * 2 < last_dedup:  # parallel edges pile up as clusters grow; drop them now and then
+            lo, hi = np.minimum(eu, ev), np.maximum(eu, ev)
+            _, first = np.unique(lo * n + hi, return_index=True)
+            eu, ev, dist = lo[first], hi[first], dist[first]
+            last_dedup = live
+        merged = np.zeros(n, bool)
+        merged[u] = True
+        changed = np.flatnonzero(merged[eu] | merged[ev])
+        dist[changed] = _pair_rms(state.mean, state.spread, eu[changed], ev[changed])
+    if not heights:
+        return np.empty((0, 2), np.int64), np.empty(0, np.float64)
+    mu, mv, h = np.concatenate(merges_u), np.concatenate(merges_v), np.concatenate(heights)
+    # Rounds are not in height order; a stable sort by height keeps every part before its parent.
+    order = np.argsort(h, kind="stable")
+    return np.stack([mu[order], mv[order]], axis=1), h[order]
 
 
 def build_merge_tree(
@@ -385,7 +390,6 @@ def build_merge_tree(
     must_link: Iterable[Sequence[int]] = (),
     fixed: Mapping[int, int] | None = None,
     seed_mask: ArrayLike | None = None,
-    linkage: Linkage = "average",
 ) -> MergeTree:
     """Cluster ``embeddings`` (faces × dimensions) into a cached merge tree; see the module docstring.
 
@@ -394,52 +398,35 @@ def build_merge_tree(
     ``InvalidEditError`` when the constraints contradict each other (a must-link group holding a
     cannot-link pair or two fixed keys).
     """
-    if linkage not in ("average", "graph", "single"):
-        raise ValueError(f"unknown linkage {linkage!r}")
     x = as_float32(np.asarray(embeddings))
     n = x.shape[0]
-    groups, pairs, fixed_faces, fixed_keys = _normalise_constraints(n, cannot_link, must_link, fixed)
-    key_code = [-1] * n
+    must, cannot, fixed_faces, fixed_keys = _normalise_constraints(n, cannot_link, must_link, fixed)
+    key_code = np.full(n, -1, np.int64)
     if fixed_faces.size:
-        _, codes = np.unique(fixed_keys, return_inverse=True)
-        for f, c in zip(fixed_faces.tolist(), codes.tolist()):
-            key_code[f] = int(c)
+        key_code[fixed_faces] = np.unique(fixed_keys, return_inverse=True)[1]
     if seed_mask is None:
-        seed = [True] * n
+        seed = np.ones(n, bool)
     else:
-        seed_arr = np.asarray(seed_mask, dtype=bool).ravel()
-        if seed_arr.shape[0] != n:
-            raise ValueError(f"seed_mask has {seed_arr.shape[0]} entries for {n} faces")
-        seed = seed_arr.tolist()
-
-    agg = _Agglomerator(x, linkage, float(max_distance), key_code, seed)
+        seed = np.asarray(seed_mask, dtype=bool).ravel().copy()
+        if seed.shape[0] != n:
+            raise ValueError(f"seed_mask has {seed.shape[0]} entries for {n} faces")
+    state, owner, forced = _group_stats(x, must, key_code, seed)
+    fu, fv = owner[cannot[:, 0]], owner[cannot[:, 1]]
+    if (fu == fv).any():
+        a, b = cannot[fu == fv][0]
+        raise InvalidEditError(f"faces {a} and {b} are both kept apart and joined as one person")
     if n > 1:
-        agg.add_edges(*knn_graph(x, k))
-    for a, b in pairs:
-        agg.forbid_pair(a, b)
-    forced: list[tuple[int, int]] = []
-    for group in groups:
-        for face in group[1:]:
-            ra, rb = agg.find(group[0]), agg.find(face)
-            if ra == rb:
-                continue
-            ka, kb = agg.key[ra], agg.key[rb]
-            if ka >= 0 and kb >= 0 and ka != kb:
-                raise InvalidEditError(f"faces {group[0]} and {face} are joined but confirmed as different people")
-            if rb in agg.forbid.get(ra, ()):
-                raise InvalidEditError(f"faces {group[0]} and {face} are joined but also kept apart")
-            agg.merge(ra, rb, push=False)
-            forced.append((group[0], face))
-    agg.fill_heap()
-    agg.run()
+        i, j, _ = knn_graph(x, k)
+        merges, heights = _agglomerate(state, owner[i], owner[j], fu, fv, float(max_distance))
+    else:
+        merges, heights = np.empty((0, 2), np.int64), np.empty(0, np.float64)
     return MergeTree(
         n_faces=n,
-        merges=np.array(agg.merges, dtype=np.int64).reshape(-1, 2),
-        heights=np.array(agg.heights, dtype=np.float64),
-        forced=np.array(forced, dtype=np.int64).reshape(-1, 2),
+        merges=merges,
+        heights=heights,
+        forced=forced,
         fixed_faces=fixed_faces,
         fixed_keys=fixed_keys,
-        linkage=linkage,
         k=int(k),
     )
 
@@ -453,7 +440,6 @@ def cluster_faces(
     must_link: Iterable[Sequence[int]] = (),
     fixed: Mapping[int, int] | None = None,
     seed_mask: ArrayLike | None = None,
-    linkage: Linkage = "average",
 ) -> NDArray[np.int64]:
     """People of ``embeddings`` at one threshold: one label per face (numbering: ``label_components``).
 
@@ -468,7 +454,6 @@ def cluster_faces(
         must_link=must_link,
         fixed=fixed,
         seed_mask=seed_mask,
-        linkage=linkage,
     )
     return tree.labels(threshold)
 
@@ -482,7 +467,6 @@ def cluster_to_n(
     must_link: Iterable[Sequence[int]] = (),
     fixed: Mapping[int, int] | None = None,
     seed_mask: ArrayLike | None = None,
-    linkage: Linkage = "average",
 ) -> NDArray[np.int64]:
     """People of ``embeddings`` when the user says "about ``n_clusters`` people" (see ``labels_for_n``)."""
     tree = build_merge_tree(
@@ -492,6 +476,5 @@ def cluster_to_n(
         must_link=must_link,
         fixed=fixed,
         seed_mask=seed_mask,
-        linkage=linkage,
     )
     return tree.labels_for_n(n_clusters)

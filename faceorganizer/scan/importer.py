@@ -132,6 +132,9 @@ class ImportJob:
         return ids
 
     def _run(self, db: sqlite_utils.Database) -> Iterator[ImportProgress]:
+        from faceorganizer.privacy import recognition_enabled
+
+        self.recognition = recognition_enabled(db)
         root_ids = self._register_roots(db)
         reachable = []
         for root in self.roots:
@@ -170,6 +173,13 @@ class ImportJob:
             yield from self._process_todo(db, root_ids)
         if not self.cancel.is_set():
             self._mark_missing(db, reachable, root_ids)
+        if self.progress.faces_found and not self.cancel.is_set():
+            yield self._tick("grouping")
+            t = time.perf_counter()
+            from faceorganizer.people.grouping import assign_new_faces
+
+            assign_new_faces(db, self.library.settings.cluster_threshold)
+            self._time("group", time.perf_counter() - t)
         yield self._tick("cancelled" if self.cancel.is_set() else "done")
 
     def _mark_offline(self, db: sqlite_utils.Database, root: str, root_id: int) -> None:
@@ -208,8 +218,10 @@ class ImportJob:
                         self._skip(db, entry.path, root_id, "RAW photo files are not supported yet",
                                    status="unsupported", size=entry.size, mtime=entry.mtime)
                     continue
+                done = ("ok", "missing", "offline", "skipped") if self.recognition else \
+                    ("ok", "missing", "offline", "skipped", "pending")
                 unchanged = (row is not None and row["size"] == entry.size and row["mtime"] == entry.mtime
-                             and row["status"] in ("ok", "missing", "offline", "skipped"))
+                             and row["status"] in done)
                 if unchanged:
                     if row["status"] in ("missing", "offline"):
                         db.execute("UPDATE photos SET status = 'ok' WHERE id = ?", [row["id"]])
@@ -226,12 +238,16 @@ class ImportJob:
     # ------------------------------------------------------------------ analysis
     def _process_todo(self, db: sqlite_utils.Database, root_ids: dict[str, int]) -> Iterator[ImportProgress]:
         inline = self.progress.photos_total <= INLINE_LIMIT or self.workers <= 1
-        analyzer = self.library.analyzer
-        embedder = analyzer.embedder
         pool: ProcessPoolExecutor | None = None
-        if inline:
+        embedder = None
+        if not self.recognition:
+            pass
+        elif inline:
+            analyzer = self.library.analyzer
+            embedder = analyzer.embedder
             set_analyzer(analyzer)
         else:
+            embedder = self.library.analyzer.embedder
             settings = asdict(self.library.settings)
             pool = ProcessPoolExecutor(max_workers=self.workers,
                                        mp_context=multiprocessing.get_context("spawn"),
@@ -275,6 +291,9 @@ class ImportJob:
                         self.progress.photos_done += 1
                         continue
                     row = {**row, "hash": digest}
+                    if not self.recognition:  # listed, not analysed: recognition is off for this library
+                        pending_write.append((row, digest, WorkerResult(path)))
+                        continue
                     if pool is None:
                         t = time.perf_counter()
                         done: Future = Future()
@@ -352,9 +371,10 @@ class ImportJob:
         t = time.perf_counter()
         chips = [face.chip for _, _, r in batch if r.analysis for face in r.analysis.faces]
         vectors = embedder.embed(np.stack(chips), flip=self.library.settings.flip_fusion) if chips else None
-        self._time("embed", time.perf_counter() - t)
+        if chips:
+            self._time("embed", time.perf_counter() - t)
         t = time.perf_counter()
-        model_id = self.library.analyzer.model_id
+        model_id = self.library.analyzer.model_id if self.recognition else None
         k = 0
         with transaction(db):
             for row, digest, result in batch:
@@ -363,6 +383,13 @@ class ImportJob:
                 self.progress.photos_done += 1
                 if result.skipped is not None:
                     self._skip(db, path, root_id, result.skipped, size=row["size"], mtime=row["mtime"])
+                    continue
+                if result.analysis is None:
+                    db.execute("INSERT INTO photos (path, root_id, content_hash, size, mtime, status) VALUES "
+                               "(?, ?, ?, ?, ?, 'pending') ON CONFLICT(path) DO UPDATE SET content_hash = "
+                               "excluded.content_hash, size = excluded.size, mtime = excluded.mtime, "
+                               "status = 'pending'", [row["path"], root_id, digest, row["size"], row["mtime"]])
+                    self.progress.photos_added += 1
                     continue
                 a = result.analysis
                 existing = list(db.query("SELECT id FROM photos WHERE path = ?", [row["path"]]))
@@ -388,6 +415,10 @@ class ImportJob:
                     k += 1
                     face_id = insert_face(db, photo_id, face, vec, model_id)
                     self._carry_confirmed(db, face_id, face, carried)
+                if result.regions:
+                    from faceorganizer.xmp_sync import apply_regions
+
+                    apply_regions(db, photo_id, result.regions, a.width, a.height)
                 self.progress.faces_found += len(a.faces)
         self._time("store", time.perf_counter() - t)
 

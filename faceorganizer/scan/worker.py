@@ -25,6 +25,7 @@ class WorkerResult:
     path: str
     analysis: Any = None  # faceorganizer.pipeline.analyzer.PhotoAnalysis
     skipped: str | None = None
+    regions: tuple = ()  # named XMP face regions found beside or inside the file
 
 
 def init_worker(settings_dict: dict[str, Any], threads: int = 1) -> None:
@@ -50,7 +51,11 @@ def analyze_photo(path: str) -> WorkerResult:
     """Analyze one photo; any failure becomes a skip reason, never an exception across the pool."""
     assert _analyzer is not None, "init_worker was not called"
     try:
-        return WorkerResult(path, analysis=_analyzer.analyze_file(path))
+        analysis = _analyzer.analyze_file(path)
+        from faceorganizer.xmp import read_regions
+
+        regions = tuple(r for r in read_regions(path) if r.name) if analysis.faces else ()
+        return WorkerResult(path, analysis=analysis, regions=regions)
     except FaceOrganizerError as exc:
         return WorkerResult(path, skipped=str(exc))
     except PermissionError:

@@ -122,8 +122,9 @@ class PCACodec:
         if x.shape[0] > max_samples:
             x = x[np.sort(rng.choice(x.shape[0], max_samples, replace=False))]
         mean = x.mean(axis=0)
-        _, _, vt = np.linalg.svd((x - mean).astype(np.float64), full_matrices=False)
-        axes = vt[:CODE_DIMS].T  # (dim, 8)
+        centred = (x - mean).astype(np.float64)
+        _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+        axes = vectors[:, ::-1][:, :CODE_DIMS]  # (dim, 8) principal axes
         # SVD signs are arbitrary; fix them so refits on the same data give the same codes.
         axes *= np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(CODE_DIMS)])
         if rotate:
@@ -265,12 +266,12 @@ def code_verification_accuracy(codes: ArrayLike, labels: ArrayLike, threshold: i
     same = y[i] == y[j]
     if not same.any() or same.all():
         raise ValueError("need same-person and different-person pairs")
-    cuts = np.arange(0, 4 * CODE_DIMS * CODE_LEVELS) if threshold is None else np.array([threshold])
-    tpr = (dist[same][None, :] <= cuts[:, None]).mean(axis=1)
-    tnr = (dist[~same][None, :] > cuts[:, None]).mean(axis=1)
-    acc = (tpr + tnr) / 2
-    best = int(np.argmax(acc))
-    return float(acc[best]), int(cuts[best])
+    top = CODE_DIMS * (CODE_LEVELS - 1)
+    same_cdf = np.cumsum(np.bincount(dist[same], minlength=top + 1)) / same.sum()  # P(dist ≤ t | same)
+    diff_cdf = np.cumsum(np.bincount(dist[~same], minlength=top + 1)) / (~same).sum()
+    acc = (same_cdf + 1.0 - diff_cdf) / 2
+    best = int(np.argmax(acc)) if threshold is None else int(threshold)
+    return float(acc[best]), best
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,10 @@ DIGIKAM_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 </x:xmpmeta>
 <?xpacket end="w"?>
 """
-DIGIKAM_EXPECTED = [FaceRegion("Alice Adams", 0.15, 0.25, 0.2, 0.3), FaceRegion("Bob Brown", 0.62, 0.38, 0.16, 0.24)]
+DIGIKAM_EXPECTED = [
+    FaceRegion("Alice Adams", 0.15, 0.25, 0.2, 0.3),
+    FaceRegion("Bob Brown", 0.62, 0.38, 0.16, 0.24),
+]
 
 # Lightroom Classic: photo.xmp, no packet wrapper, one attribute per line, Type before Name, a Focus region.
 LIGHTROOM_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000 1.000000, 0000/00/00-00:00:00        ">
@@ -170,7 +173,10 @@ MICROSOFT_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 </x:xmpmeta>
 <?xpacket end="w"?>
 """
-MICROSOFT_EXPECTED = [FaceRegion("Dave Diaz", 0.103125, 0.2, 0.15, 0.2125), FaceRegion(None, 0.6, 0.55, 0.1, 0.125)]
+MICROSOFT_EXPECTED = [
+    FaceRegion("Dave Diaz", 0.103125, 0.2, 0.15, 0.2125),
+    FaceRegion(None, 0.6, 0.55, 0.1, 0.125),
+]
 
 # Picasa embeds MWG regions in the JPEG, element form with rdf:parseType="Resource" throughout.
 PICASA_EMBEDDED = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -247,11 +253,13 @@ ROTATED_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/">
 
 def assert_regions(actual: list[FaceRegion], expected: list[FaceRegion], tol: float = 1e-6) -> None:
     assert [r.name for r in actual] == [r.name for r in expected]
-    for a, e in zip(actual, expected):
+    for a, e in zip(actual, expected, strict=True):
         assert (a.x, a.y, a.w, a.h) == pytest.approx((e.x, e.y, e.w, e.h), abs=tol), (a, e)
 
 
-def make_jpeg(path: Path, size: tuple[int, int] = (320, 240), *, orientation: int = 1, xmp: str | None = None) -> Path:
+def make_jpeg(
+    path: Path, size: tuple[int, int] = (320, 240), *, orientation: int = 1, xmp: str | None = None
+) -> Path:
     """A real photo-like JPEG: noise (so decoding differences show), Exif, optional embedded XMP."""
     rng = np.random.default_rng(7)
     pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
@@ -264,7 +272,7 @@ def make_jpeg(path: Path, size: tuple[int, int] = (320, 240), *, orientation: in
 
 
 def jpeg_parts(data: bytes) -> tuple[list[bytes], bytes, list[bytes]]:
-    """(non-metadata segments before the scan, scan data to the end, XMP APP1 payloads), by walking markers."""
+    """(non-metadata segments before the scan, scan data to the end, XMP payloads), walking the markers."""
     assert data[:2] == b"\xff\xd8"
     image_segments, xmp = [], []
     i = 2
@@ -289,7 +297,9 @@ def parse(path: Path) -> ET.Element:
 def region_types(root: ET.Element) -> list[str]:
     """mwg-rs:Type of every region, written as an element or as an attribute."""
     elements = [t.text for t in root.findall(".//mwg-rs:Type", NS)]
-    attributes = [d.get(f"{{{NS['mwg-rs']}}}Type") for d in root.findall(".//mwg-rs:RegionList//rdf:Description", NS)]
+    attributes = [
+        d.get(f"{{{NS['mwg-rs']}}}Type") for d in root.findall(".//mwg-rs:RegionList//rdf:Description", NS)
+    ]
     return sorted(t for t in elements + attributes if t)
 
 
@@ -345,6 +355,18 @@ def test_round_trip_embedded_keeps_pixels_and_scan_data(tmp_path: Path) -> None:
     assert region_types(packet) == ["Face", "Face", "Focus"]  # the camera's focus area is kept
 
 
+def test_embedding_also_updates_a_sidecar_that_would_hide_it(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "both_places.jpg")
+    sidecar = tmp_path / "both_places.jpg.xmp"
+    sidecar.write_text(DIGIKAM_SIDECAR, encoding="utf-8")
+    regions = [FaceRegion("Hana Ito", 0.3, 0.3, 0.2, 0.2)]
+    assert write_regions(photo, regions, into_file=True) == photo
+    assert len(jpeg_parts(photo.read_bytes())[2]) == 1
+    assert_regions(read_regions(photo), regions)
+    sidecar.unlink()
+    assert_regions(read_regions(photo), regions)  # the embedded copy says the same
+
+
 def test_embedding_into_a_real_photo_keeps_its_pixels(tmp_path: Path, shared_faces: Path) -> None:
     photo = tmp_path / "two.jpg"
     shutil.copy(shared_faces / "groups" / "fr_two_people.jpg", photo)
@@ -391,7 +413,9 @@ def test_reads_picasa_regions_embedded_in_the_jpeg(tmp_path: Path) -> None:
 def test_same_face_in_both_sidecars_is_read_once(tmp_path: Path) -> None:
     photo = make_jpeg(tmp_path / "both.jpg")
     (tmp_path / "both.jpg.xmp").write_text(DIGIKAM_SIDECAR, encoding="utf-8")
-    (tmp_path / "both.xmp").write_text(DIGIKAM_SIDECAR.replace("Alice Adams", "alice adams"), encoding="utf-8")
+    (tmp_path / "both.xmp").write_text(
+        DIGIKAM_SIDECAR.replace("Alice Adams", "alice adams"), encoding="utf-8"
+    )
     assert_regions(read_regions(photo), DIGIKAM_EXPECTED)
 
 
@@ -442,9 +466,14 @@ def test_regions_follow_exif_orientation(tmp_path: Path, orientation: int) -> No
     write_regions(photo, [region], image_size=(width, height))
     root = parse(tmp_path / f"rot{orientation}.jpg.xmp")
     area = root.find(".//mwg-rs:RegionList/rdf:Bag/rdf:li/mwg-rs:Area", NS)
-    assert [float(area.findtext(f"stArea:{k}", namespaces=NS)) for k in "xywh"] == pytest.approx([0.2, 0.4, 0.2, 0.4])
+    assert [float(area.findtext(f"stArea:{k}", namespaces=NS)) for k in "xywh"] == pytest.approx(
+        [0.2, 0.4, 0.2, 0.4]
+    )
     dims = root.find(".//mwg-rs:AppliedToDimensions", NS)
-    assert (dims.findtext("stDim:w", namespaces=NS), dims.findtext("stDim:h", namespaces=NS)) == ("200", "100")
+    assert (dims.findtext("stDim:w", namespaces=NS), dims.findtext("stDim:h", namespaces=NS)) == (
+        "200",
+        "100",
+    )
     assert_regions(read_regions(photo), [region])
 
 
@@ -480,7 +509,9 @@ def test_write_updates_a_lightroom_style_sidecar_it_finds(tmp_path: Path) -> Non
     sidecar.write_text(LIGHTROOM_SIDECAR, encoding="utf-8")
     assert write_regions(photo, [FaceRegion("Carol Chen", 0.4, 0.2, 0.12, 0.2)]) == sidecar
     root = parse(sidecar)
-    assert "Adobe Photoshop Lightroom" in root.find(".//rdf:Description", NS).get(f"{{{NS['xmp']}}}CreatorTool")
+    assert "Adobe Photoshop Lightroom" in root.find(".//rdf:Description", NS).get(
+        f"{{{NS['xmp']}}}CreatorTool"
+    )
     assert region_types(root) == ["Face", "Focus"]
 
 
@@ -507,7 +538,9 @@ def test_a_raw_twins_sidecar_is_left_alone(tmp_path: Path) -> None:
         "\x00\xff\xfe garbage",
     ],
 )
-def test_malformed_sidecar_gives_no_regions(tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_malformed_sidecar_gives_no_regions(
+    tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
     photo = make_jpeg(tmp_path / "bad.jpg")
     (tmp_path / "bad.jpg.xmp").write_text(text, encoding="utf-8", errors="surrogateescape")
     with caplog.at_level(logging.WARNING, logger="faceorganizer.xmp"):

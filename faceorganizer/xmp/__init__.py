@@ -40,9 +40,9 @@ Library choice
   XML would have been ours to build either way, and its warnings go to stdout from C++.
 * ``python-xmp-toolkit`` 2.1.0 is pure Python over ctypes and needs the system ``libexempi``, which no wheel
   provides: not installable with pip alone.
-* So: the standard library's ElementTree for RDF/XML (DTDs refused, so no entity expansion), Pillow (already a
-  dependency) to find the embedded packet and the orientation in JPEG, PNG, WebP and TIFF, and a small JPEG
-  segment splicer for writing. No new dependency.
+* So: the standard library's ElementTree for RDF/XML (:mod:`.rdf`; DTDs refused, so no entity expansion),
+  Pillow (already a dependency) to find the embedded packet and the orientation in JPEG, PNG, WebP and TIFF,
+  and a small JPEG segment splicer for writing (:mod:`.jpeg`). No new dependency.
 """
 
 from __future__ import annotations
@@ -56,22 +56,18 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, UnidentifiedImageError
 
 from faceorganizer.errors import FaceOrganizerError
+from faceorganizer.xmp import jpeg, rdf
+from faceorganizer.xmp.rdf import NS_RDF, NS_X, RDF_BAG, RDF_LI, RDF_SEQ, Packet, qname
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FaceRegion", "XmpWriteError", "read_regions", "sidecar_paths", "write_regions"]
 
-# Namespaces (the URIs are what counts; prefixes are only used when we write).
-NS_X = "adobe:ns:meta/"
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
 NS_MWG_RS = "http://www.metadataworkinggroup.com/schemas/regions/"
 NS_ST_AREA = "http://ns.adobe.com/xmp/sType/Area#"
 NS_ST_DIM = "http://ns.adobe.com/xap/1.0/sType/Dimensions#"
@@ -81,26 +77,27 @@ NS_MPREG = "http://ns.microsoft.com/photo/1.2/t/Region#"
 NS_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 NS_DIGIKAM = "http://www.digikam.org/ns/1.0/"
 
-_PREFERRED_PREFIXES = {
-    NS_X: "x", NS_RDF: "rdf", NS_XML: "xml", NS_MWG_RS: "mwg-rs", NS_ST_AREA: "stArea", NS_ST_DIM: "stDim",
-    NS_MP: "MP", NS_MPRI: "MPRI", NS_MPREG: "MPReg", NS_IPTC_EXT: "Iptc4xmpExt", NS_DIGIKAM: "digiKam",
+#: Prefixes for the namespaces we write, unless the file already uses others.
+_PREFIXES = {
+    NS_X: "x",
+    NS_RDF: "rdf",
+    NS_MWG_RS: "mwg-rs",
+    NS_ST_AREA: "stArea",
+    NS_ST_DIM: "stDim",
+    NS_MP: "MP",
+    NS_MPRI: "MPRI",
+    NS_MPREG: "MPReg",
+    NS_IPTC_EXT: "Iptc4xmpExt",
+    NS_DIGIKAM: "digiKam",
 }
 
-
-def _q(ns: str, local: str) -> str:
-    return f"{{{ns}}}{local}"
-
-
-RDF_RDF, RDF_DESCRIPTION, RDF_LI = _q(NS_RDF, "RDF"), _q(NS_RDF, "Description"), _q(NS_RDF, "li")
-RDF_BAG, RDF_SEQ, RDF_ALT = _q(NS_RDF, "Bag"), _q(NS_RDF, "Seq"), _q(NS_RDF, "Alt")
-RDF_PARSE_TYPE, RDF_ABOUT, RDF_RESOURCE = _q(NS_RDF, "parseType"), _q(NS_RDF, "about"), _q(NS_RDF, "resource")
-MWG_REGIONS, MWG_REGION_LIST = _q(NS_MWG_RS, "Regions"), _q(NS_MWG_RS, "RegionList")
-MWG_DIMENSIONS, MWG_AREA = _q(NS_MWG_RS, "AppliedToDimensions"), _q(NS_MWG_RS, "Area")
-MWG_NAME, MWG_TYPE = _q(NS_MWG_RS, "Name"), _q(NS_MWG_RS, "Type")
-MP_REGION_INFO, MPRI_REGIONS = _q(NS_MP, "RegionInfo"), _q(NS_MPRI, "Regions")
-MPREG_RECTANGLE, MPREG_NAME = _q(NS_MPREG, "Rectangle"), _q(NS_MPREG, "PersonDisplayName")
-PERSON_IN_IMAGE = _q(NS_IPTC_EXT, "PersonInImage")
-DIGIKAM_TAGS_LIST = _q(NS_DIGIKAM, "TagsList")
+MWG_REGIONS, MWG_REGION_LIST = qname(NS_MWG_RS, "Regions"), qname(NS_MWG_RS, "RegionList")
+MWG_DIMENSIONS, MWG_AREA = qname(NS_MWG_RS, "AppliedToDimensions"), qname(NS_MWG_RS, "Area")
+MWG_NAME, MWG_TYPE = qname(NS_MWG_RS, "Name"), qname(NS_MWG_RS, "Type")
+MP_REGION_INFO, MPRI_REGIONS = qname(NS_MP, "RegionInfo"), qname(NS_MPRI, "Regions")
+MPREG_RECTANGLE, MPREG_NAME = qname(NS_MPREG, "Rectangle"), qname(NS_MPREG, "PersonDisplayName")
+PERSON_IN_IMAGE = qname(NS_IPTC_EXT, "PersonInImage")
+DIGIKAM_TAGS_LIST = qname(NS_DIGIKAM, "TagsList")
 
 #: digiKam's default root tag for people; its face tags are ``People/<name>`` in ``digiKam:TagsList``.
 PEOPLE_TAG_ROOT = "People"
@@ -108,11 +105,6 @@ PEOPLE_TAG_ROOT = "People"
 _MP_IGNORED_NAME = "ffffffffffffffff"
 #: Boxes overlapping at least this much (intersection over union) are the same face.
 _SAME_FACE_IOU = 0.5
-
-_JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
-_JPEG_MAX_SEGMENT = 0xFFFF
-_PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-_PACKET_END = '\n<?xpacket end="w"?>\n'
 _XMP_TOOLKIT = "FaceOrganizer"
 
 
@@ -142,12 +134,13 @@ def read_regions(image_path: str | os.PathLike[str]) -> list[FaceRegion]:
     """
     path = Path(image_path)
     image = _ImageFacts.of(path)
-    sidecar_layer = [_read_sidecar(p) for p in sidecar_paths(path) if p.is_file()]
-    sidecar_layer = [r for r in sidecar_layer if r is not None and r.has_regions]
+    sidecars = [_read_sidecar(p) for p in sidecar_paths(path) if p.is_file()]
+    sidecar_layer = [r for r in sidecars if r is not None and r.has_regions]
+    found: list[_PacketRegions]
     if sidecar_layer:
         found = sidecar_layer
     elif image.xmp is not None:
-        packet = _parse_packet(image.xmp, f"XMP embedded in {path}")
+        packet = rdf.parse_packet(image.xmp, f"XMP embedded in {path}")
         found = [_regions_in(packet)] if packet is not None else []
     else:
         found = []
@@ -211,86 +204,8 @@ def _read_sidecar(path: Path) -> _PacketRegions | None:
     except OSError as e:
         log.warning("face regions: cannot read sidecar %s (%s)", path, e)
         return None
-    packet = _parse_packet(data, f"sidecar {path}")
+    packet = rdf.parse_packet(data, f"sidecar {path}")
     return _regions_in(packet) if packet is not None else None
-
-
-@dataclass
-class _Packet:
-    root: ET.Element
-    rdf: ET.Element
-    prefixes: dict[str, str]  # namespace URI -> prefix as written in the file
-
-    def descriptions(self) -> list[ET.Element]:
-        return [d for d in self.rdf if d.tag == RDF_DESCRIPTION]
-
-    def properties(self) -> dict[str, object]:
-        """All top-level properties, merged over the packet's rdf:Description elements."""
-        merged: dict[str, object] = {}
-        for description in self.descriptions():
-            for key, value in _fields(description).items():
-                merged.setdefault(key, value)
-        return merged
-
-
-def _parse_packet(data: bytes, source: str) -> _Packet | None:
-    """Parse an XMP packet or sidecar; None (and a warning) when it is not usable XMP."""
-    if re.search(rb"<!DOCTYPE", data, re.IGNORECASE):
-        # XMP never has a DTD; refusing one rules out entity-expansion attacks.
-        log.warning("face regions: ignoring %s: XMP with a DOCTYPE", source)
-        return None
-    prefixes: dict[str, str] = {}
-    try:
-        events = ET.iterparse(BytesIO(data.strip(b"\x00").strip()), events=("start-ns",))
-        for _event, (prefix, uri) in events:
-            if prefix:
-                prefixes.setdefault(uri, prefix)
-        root = events.root  # type: ignore[attr-defined]
-    except ET.ParseError as e:
-        log.warning("face regions: ignoring malformed XMP in %s (%s)", source, e)
-        return None
-    rdf = root if root.tag == RDF_RDF else root.find(f".//{RDF_RDF}")
-    if rdf is None:
-        log.warning("face regions: ignoring %s: no rdf:RDF element", source)
-        return None
-    return _Packet(root, rdf, prefixes)
-
-
-def _fields(element: ET.Element) -> dict[str, object]:
-    """A struct's fields: property attributes and child elements, keyed by Clark name."""
-    fields: dict[str, object] = {}
-    for key, value in element.attrib.items():
-        if not key.startswith((f"{{{NS_RDF}}}", f"{{{NS_XML}}}")):
-            fields.setdefault(key, value)
-    for child in element:
-        fields.setdefault(child.tag, _value(child))
-    return fields
-
-
-def _value(element: ET.Element) -> object:
-    """An RDF property value as str, list (Bag/Seq/Alt) or dict (struct), whichever RDF form it is in."""
-    if element.get(RDF_PARSE_TYPE) == "Resource":
-        return _fields(element)
-    if RDF_RESOURCE in element.attrib:
-        return element.attrib[RDF_RESOURCE]
-    for child in element:
-        if child.tag in (RDF_BAG, RDF_SEQ, RDF_ALT):
-            return [_value(item) for item in child if item.tag == RDF_LI]
-        if child.tag == RDF_DESCRIPTION:
-            return _fields(child)
-    if len(element) or any(not k.startswith((f"{{{NS_RDF}}}", f"{{{NS_XML}}}")) for k in element.attrib):
-        return _fields(element)  # struct shorthand: fields as attributes of the property element
-    return (element.text or "").strip()
-
-
-def _field(struct: object, local: str) -> object | None:
-    """A struct field by local name whatever its namespace (tools disagree on stDim's, for one)."""
-    if not isinstance(struct, dict):
-        return None
-    for key, value in struct.items():
-        if key.rpartition("}")[2] == local:
-            return value
-    return None
 
 
 def _number(value: object) -> float | None:
@@ -303,13 +218,24 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _box(values: Sequence[object]) -> tuple[float, float, float, float] | None:
+    """Four numbers (x, y, w, h), or None when there are not exactly four readable ones."""
+    numbers = [_number(v) for v in values]
+    if len(numbers) != 4:
+        return None
+    x, y, w, h = numbers
+    if x is None or y is None or w is None or h is None:
+        return None
+    return x, y, w, h
+
+
 def _name(value: object) -> str | None:
     if isinstance(value, list):  # a lang-alt name; take the first (x-default comes first)
         value = value[0] if value else None
     return (value.strip() or None) if isinstance(value, str) else None
 
 
-def _regions_in(packet: _Packet) -> _PacketRegions:
+def _regions_in(packet: Packet) -> _PacketRegions:
     properties = packet.properties()
     found = _PacketRegions()
     mwg = properties.get(MWG_REGIONS)
@@ -326,23 +252,20 @@ def _regions_in(packet: _Packet) -> _PacketRegions:
 
 def _mwg_regions(regions: dict[str, object]) -> list[FaceRegion]:
     dimensions = regions.get(MWG_DIMENSIONS)
-    dim_w, dim_h = _number(_field(dimensions, "w")), _number(_field(dimensions, "h"))
+    dim_w, dim_h = _number(rdf.field(dimensions, "w")), _number(rdf.field(dimensions, "h"))
     items = regions.get(MWG_REGION_LIST)
     out: list[FaceRegion] = []
     for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
+        if not _is_face(item):
             continue
-        kind = item.get(MWG_TYPE)
-        name = _name(item.get(MWG_NAME))
-        # Type is optional in MWG; an untyped region with a person's name is a face.
-        if not (isinstance(kind, str) and kind.strip().lower() == "face") and not (kind is None and name):
-            continue
-        area = item.get(MWG_AREA)
-        x, y, w, h = (_number(_field(area, k)) for k in ("x", "y", "w", "h"))
-        if x is None or y is None or w is None or h is None:
+        name = _name(item.get(MWG_NAME))  # type: ignore[union-attr]
+        area = item.get(MWG_AREA)  # type: ignore[union-attr]
+        box = _box([rdf.field(area, k) for k in ("x", "y", "w", "h")])
+        if box is None:
             log.debug("face regions: skipping an MWG region without a box: %r", item)
             continue
-        unit = _field(area, "unit")
+        x, y, w, h = box
+        unit = rdf.field(area, "unit")
         if isinstance(unit, str) and unit.strip().lower() == "pixel":
             if not dim_w or not dim_h:
                 continue
@@ -356,13 +279,12 @@ def _mp_regions(info: dict[str, object]) -> list[FaceRegion]:
     out: list[FaceRegion] = []
     for item in items if isinstance(items, list) else []:
         rectangle = item.get(MPREG_RECTANGLE) if isinstance(item, dict) else None
-        numbers = [_number(part) for part in rectangle.split(",")] if isinstance(rectangle, str) else []
-        if len(numbers) != 4 or any(n is None for n in numbers):
+        box = _box(rectangle.split(",")) if isinstance(rectangle, str) else None
+        if box is None:
             log.debug("face regions: skipping a Microsoft region without a rectangle: %r", item)
             continue
         name = _name(item.get(MPREG_NAME))  # type: ignore[union-attr]
-        x, y, w, h = numbers  # type: ignore[misc]
-        out.append(FaceRegion(None if name == _MP_IGNORED_NAME else name, x, y, w, h))
+        out.append(FaceRegion(None if name == _MP_IGNORED_NAME else name, *box))
     return out
 
 
@@ -510,7 +432,7 @@ def _write_sidecar(target: Path, stored: list[FaceRegion], stored_size: tuple[in
             data = target.read_bytes()
         except OSError as e:
             raise XmpWriteError(f"cannot read the sidecar {target}: {e}") from e
-        packet = _parse_packet(data, f"sidecar {target}")
+        packet = rdf.parse_packet(data, f"sidecar {target}")
         if packet is None:
             raise XmpWriteError(f"the sidecar {target} is not valid XMP; fix or remove it to save faces")
     text = _updated_packet(packet, stored, stored_size)
@@ -524,7 +446,7 @@ def _write_embedded(
         raise XmpWriteError(f"face regions can be embedded in JPEG files only; {path.name} keeps a sidecar")
     packet = None
     if image.xmp is not None:
-        packet = _parse_packet(image.xmp, f"XMP embedded in {path}")
+        packet = rdf.parse_packet(image.xmp, f"XMP embedded in {path}")
         if packet is None:
             raise XmpWriteError(f"the XMP embedded in {path} is not valid; it is left as it is")
     text = _updated_packet(packet, stored, stored_size)
@@ -532,8 +454,11 @@ def _write_embedded(
         original = path.read_bytes()
     except OSError as e:
         raise XmpWriteError(f"cannot read {path}: {e}") from e
-    updated = _jpeg_with_xmp(original, text.encode("utf-8"), path)
-    if _jpeg_image_segments(updated) != _jpeg_image_segments(original):
+    try:
+        updated = jpeg.with_xmp(original, text.encode("utf-8"))
+    except ValueError as e:
+        raise XmpWriteError(f"cannot embed face regions in {path} ({e}); use the sidecar") from e
+    if jpeg.image_parts(updated) != jpeg.image_parts(original):
         raise XmpWriteError(f"refusing to write {path}: its image data would change")  # a bug if ever seen
     _replace_file(path, updated, like=path)
 
@@ -557,68 +482,59 @@ def _replace_file(target: Path, data: bytes, *, like: Path | None) -> None:
 # ------------------------------------------------------------------------------------ building the XMP
 
 
-def _updated_packet(packet: _Packet | None, stored: list[FaceRegion], stored_size: tuple[int, int]) -> str:
+def _updated_packet(packet: Packet | None, stored: list[FaceRegion], stored_size: tuple[int, int]) -> str:
     """The packet with our face regions and people lists in place of the old ones, everything else kept."""
     if packet is None:
-        root = ET.Element(_q(NS_X, "xmpmeta"), {_q(NS_X, "xmptk"): _XMP_TOOLKIT})
-        rdf = ET.SubElement(root, RDF_RDF)
-        ET.SubElement(rdf, RDF_DESCRIPTION, {RDF_ABOUT: ""})
-        packet = _Packet(root, rdf, {})
-    if not packet.descriptions():
-        ET.SubElement(packet.rdf, RDF_DESCRIPTION, {RDF_ABOUT: ""})
-
-    previous = _regions_in(packet)
-    old_names = {r.name for r in previous.regions if r.name}
+        packet = Packet.new(_XMP_TOOLKIT)
+    old_names = {r.name for r in _regions_in(packet).regions if r.name}
     properties = packet.properties()
     had_mp = MP_REGION_INFO in properties
     kept_regions = _non_face_mwg_items(packet)
-    people = _strings(properties.get(PERSON_IN_IMAGE))
-    tags = _strings(properties.get(DIGIKAM_TAGS_LIST))
-    for description in packet.descriptions():
-        for key in (MWG_REGIONS, MP_REGION_INFO, PERSON_IN_IMAGE, DIGIKAM_TAGS_LIST):
-            description.attrib.pop(key, None)
-            for child in description.findall(key):
-                description.remove(child)
+    people = rdf.strings(properties.get(PERSON_IN_IMAGE))
+    tags = rdf.strings(properties.get(DIGIKAM_TAGS_LIST))
+    packet.remove(MWG_REGIONS, MP_REGION_INFO, PERSON_IN_IMAGE, DIGIKAM_TAGS_LIST)
 
+    # Names only the replaced regions carried leave the people lists; names never in a region stay.
     names = list(dict.fromkeys(r.name for r in stored if r.name))
     dropped = old_names - set(names)
     people = [p for p in people if p not in dropped] + [n for n in names if n not in people]
-    tags = [t for t in tags if not (t.startswith(f"{PEOPLE_TAG_ROOT}/") and t.split("/")[-1] in dropped)]
-    for name in names:
-        if not any(t.startswith(f"{PEOPLE_TAG_ROOT}/") and t.split("/")[-1] == name for t in tags):
-            tags.append(f"{PEOPLE_TAG_ROOT}/{name}")
+    tags = [t for t in tags if _person_tag(t) not in dropped]
+    tags += [f"{PEOPLE_TAG_ROOT}/{n}" for n in names if n not in {_person_tag(t) for t in tags}]
 
     target = packet.descriptions()[0]
     target.append(_mwg_element(stored, stored_size, kept_regions))
-    if had_mp:
+    if had_mp:  # keep Windows' copy in step rather than leave it stale
         target.append(_mp_element(stored))
     if people:
-        target.append(_array_element(PERSON_IN_IMAGE, RDF_BAG, people))
+        target.append(rdf.array(PERSON_IN_IMAGE, RDF_BAG, people))
     if tags:
-        target.append(_array_element(DIGIKAM_TAGS_LIST, RDF_SEQ, tags))
-    return _PACKET_BEGIN + _serialize(packet.root, packet.prefixes) + _PACKET_END
+        target.append(rdf.array(DIGIKAM_TAGS_LIST, RDF_SEQ, tags))
+    return packet.to_text(_PREFIXES)
 
 
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value else []
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str) and v]
-    return []
+def _person_tag(tag: str) -> str | None:
+    """The person a digiKam tag names (``People/Family/Ann`` -> ``Ann``), None for other tags."""
+    return tag.rpartition("/")[2] if tag.startswith(f"{PEOPLE_TAG_ROOT}/") else None
 
 
-def _non_face_mwg_items(packet: _Packet) -> list[ET.Element]:
+def _is_face(region: object) -> bool:
+    """An MWG region item of type Face; Type is optional, and an untyped region with a name is a face."""
+    if not isinstance(region, dict):
+        return False
+    kind = region.get(MWG_TYPE)
+    if isinstance(kind, str):
+        return kind.strip().lower() == "face"
+    return kind is None and _name(region.get(MWG_NAME)) is not None
+
+
+def _non_face_mwg_items(packet: Packet) -> list[ET.Element]:
     """The rdf:li elements of non-face MWG regions (focus areas, pets, ...), to carry over unchanged."""
     kept: list[ET.Element] = []
     for description in packet.descriptions():
         for regions in description.findall(MWG_REGIONS):
             for item in regions.iterfind(f".//{MWG_REGION_LIST}/*/{RDF_LI}"):
-                value = _value(item)
-                kind = value.get(MWG_TYPE) if isinstance(value, dict) else None
-                is_face = (isinstance(kind, str) and kind.strip().lower() == "face") or (
-                    kind is None and isinstance(value, dict) and _name(value.get(MWG_NAME))
-                )
-                if isinstance(value, dict) and not is_face:
+                region = rdf.value(item)
+                if isinstance(region, dict) and not _is_face(region):
                     kept.append(item)
     return kept
 
@@ -628,180 +544,36 @@ def _number_text(value: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _resource(parent: ET.Element, tag: str) -> ET.Element:
-    return ET.SubElement(parent, tag, {RDF_PARSE_TYPE: "Resource"})
-
-
-def _text(parent: ET.Element, tag: str, text: str) -> None:
-    ET.SubElement(parent, tag).text = text
-
-
 def _mwg_element(
     stored: list[FaceRegion], stored_size: tuple[int, int], kept: list[ET.Element]
 ) -> ET.Element:
-    regions = ET.Element(MWG_REGIONS, {RDF_PARSE_TYPE: "Resource"})
-    dimensions = _resource(regions, MWG_DIMENSIONS)
-    _text(dimensions, _q(NS_ST_DIM, "w"), str(stored_size[0]))
-    _text(dimensions, _q(NS_ST_DIM, "h"), str(stored_size[1]))
-    _text(dimensions, _q(NS_ST_DIM, "unit"), "pixel")
+    regions = ET.Element(MWG_REGIONS, {rdf.RDF_PARSE_TYPE: "Resource"})
+    dimensions = rdf.resource(regions, MWG_DIMENSIONS)
+    rdf.text(dimensions, qname(NS_ST_DIM, "w"), str(stored_size[0]))
+    rdf.text(dimensions, qname(NS_ST_DIM, "h"), str(stored_size[1]))
+    rdf.text(dimensions, qname(NS_ST_DIM, "unit"), "pixel")
     bag = ET.SubElement(ET.SubElement(regions, MWG_REGION_LIST), RDF_BAG)
     for region in stored:
-        item = _resource(bag, RDF_LI)
+        item = rdf.resource(bag, RDF_LI)
         if region.name:
-            _text(item, MWG_NAME, region.name)
-        _text(item, MWG_TYPE, "Face")
-        area = _resource(item, MWG_AREA)
+            rdf.text(item, MWG_NAME, region.name)
+        rdf.text(item, MWG_TYPE, "Face")
+        area = rdf.resource(item, MWG_AREA)
         centre = (region.x + region.w / 2, region.y + region.h / 2)
-        for key, value in zip("xywh", (*centre, region.w, region.h)):
-            _text(area, _q(NS_ST_AREA, key), _number_text(value))
-        _text(area, _q(NS_ST_AREA, "unit"), "normalized")
+        for key, value in zip("xywh", (*centre, region.w, region.h), strict=True):
+            rdf.text(area, qname(NS_ST_AREA, key), _number_text(value))
+        rdf.text(area, qname(NS_ST_AREA, "unit"), "normalized")
     bag.extend(kept)
     return regions
 
 
 def _mp_element(stored: list[FaceRegion]) -> ET.Element:
-    info = ET.Element(MP_REGION_INFO, {RDF_PARSE_TYPE: "Resource"})
+    info = ET.Element(MP_REGION_INFO, {rdf.RDF_PARSE_TYPE: "Resource"})
     bag = ET.SubElement(ET.SubElement(info, MPRI_REGIONS), RDF_BAG)
     for region in stored:
-        item = _resource(bag, RDF_LI)
+        item = rdf.resource(bag, RDF_LI)
         box = (region.x, region.y, region.w, region.h)
-        _text(item, MPREG_RECTANGLE, ", ".join(_number_text(v) for v in box))
+        rdf.text(item, MPREG_RECTANGLE, ", ".join(_number_text(v) for v in box))
         if region.name:
-            _text(item, MPREG_NAME, region.name)
+            rdf.text(item, MPREG_NAME, region.name)
     return info
-
-
-def _array_element(tag: str, kind: str, values: list[str]) -> ET.Element:
-    element = ET.Element(tag)
-    array = ET.SubElement(element, kind)
-    for value in values:
-        _text(array, RDF_LI, value)
-    return element
-
-
-def _serialize(root: ET.Element, prefixes: dict[str, str]) -> str:
-    """XML text keeping the file's own prefixes (ElementTree's writer would rename them ns0, ns1...).
-
-    Namespaces are declared where XMP writers put them: each top-level rdf:Description declares those of
-    its properties, so simple line-oriented readers still find them.
-    """
-    ET.indent(root, space=" ")
-    chosen: dict[str, str] = {NS_XML: "xml"}
-    taken = {"xml"}
-
-    def uris_of(elements: Iterable[ET.Element]) -> list[str]:
-        uris: list[str] = []
-        for element in elements:
-            for name in (element.tag, *element.attrib):
-                uri = name[1:].partition("}")[0] if name.startswith("{") else None
-                if uri is not None and uri != NS_XML and uri not in uris:
-                    uris.append(uri)
-        return uris
-
-    for uri in uris_of(root.iter()):
-        base = prefixes.get(uri) or _PREFERRED_PREFIXES.get(uri) or "ns"
-        prefix, n = base, 1
-        while prefix in taken:
-            prefix, n = f"{base}{n}", n + 1
-        chosen[uri] = prefix
-        taken.add(prefix)
-
-    def qname(name: str) -> str:
-        if not name.startswith("{"):
-            return name
-        uri, _, local = name[1:].partition("}")
-        return f"{chosen[uri]}:{local}"
-
-    out: list[str] = []
-
-    def emit(element: ET.Element, declared: frozenset[str], whole_subtree: bool) -> None:
-        scope = element.iter() if whole_subtree else [element]
-        new = [u for u in uris_of(scope) if u not in declared]
-        declared = declared | set(new)
-        out.append("<" + qname(element.tag))
-        out.extend(f" xmlns:{chosen[u]}={quoteattr(u)}" for u in new)
-        out.extend(f" {qname(k)}={quoteattr(v)}" for k, v in element.attrib.items())
-        if not len(element) and not element.text:
-            out.append("/>")
-        else:
-            out.append(">" + escape(element.text or ""))
-            for child in element:
-                emit(child, declared, element.tag == RDF_RDF or whole_subtree)
-            out.append(f"</{qname(element.tag)}>")
-        out.append(escape(element.tail or ""))
-
-    emit(root, frozenset(), False)
-    return "".join(out)
-
-
-# ----------------------------------------------------------------------------------------------- JPEG
-
-
-def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, int, int]], int]:
-    """(marker, start, end) of each segment before the first scan, and where that scan (SOS) starts."""
-    if data[:2] != b"\xff\xd8":
-        raise ValueError("not a JPEG")
-    segments: list[tuple[int, int, int]] = []
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            raise ValueError(f"JPEG marker expected at byte {i}")
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker == 0xDA:
-            return segments, i
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            i += 2
-            continue
-        end = i + 2 + int.from_bytes(data[i + 2 : i + 4], "big")
-        segments.append((marker, i, end))
-        i = end
-    raise ValueError("JPEG without image data")
-
-
-def _is_xmp_segment(data: bytes, segment: tuple[int, int, int]) -> bool:
-    marker, start, _end = segment
-    return marker == 0xE1 and data[start + 4 : start + 4 + len(_JPEG_XMP_HEADER)] == _JPEG_XMP_HEADER
-
-
-def _jpeg_image_segments(data: bytes) -> list[bytes]:
-    """Every byte of a JPEG but its metadata segments (APP1 Exif/XMP, APP13, comments): what decoding uses."""
-    segments, scan = _jpeg_segments(data)
-    kept = [data[s:e] for marker, s, e in segments if marker not in (0xE1, 0xED, 0xFE)]
-    return [*kept, data[scan:]]
-
-
-def _jpeg_with_xmp(data: bytes, packet: bytes, path: Path) -> bytes:
-    """The JPEG with its main XMP segment replaced (or added after JFIF/Exif); all else byte for byte."""
-    payload = _JPEG_XMP_HEADER + packet
-    if len(payload) + 2 > _JPEG_MAX_SEGMENT:
-        raise XmpWriteError(f"the XMP for {path.name} is too large to embed ({len(payload)} bytes); use a sidecar")
-    try:
-        segments, _scan = _jpeg_segments(data)
-    except ValueError as e:
-        raise XmpWriteError(f"{path} is not a JPEG that can be edited safely: {e}") from e
-    segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
-    xmp = [s for s in segments if _is_xmp_segment(data, s)]
-    if xmp:
-        insert_at = xmp[0][1]
-    else:
-        leading = 0
-        for marker, _start, end in segments:  # after APP0 (JFIF) and APP1 (Exif) at the head
-            if marker not in (0xE0, 0xE1):
-                break
-            leading = end
-        insert_at = leading or 2
-    out = bytearray()
-    position = 0
-    for _marker, start, end in sorted(xmp, key=lambda s: s[1]):
-        out += data[position:start]
-        if start == insert_at:
-            out += segment
-        position = end
-    if not xmp:
-        out += data[:insert_at] + segment
-        position = insert_at
-    out += data[position:]
-    return bytes(out)

@@ -1,0 +1,279 @@
+"""The filter panel: controls that write a filter expression (the same language as ``faces --where``).
+
+The panel builds the expression text from its controls; the text box shows it and may be edited by hand.
+Either way the text is compiled by :func:`faceorganizer.gui.core.compile_filter` and the result is applied
+to the current view (faces, people, photos, search results). Changes apply after a short pause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from faceorganizer.errors import FilterSyntaxError
+from faceorganizer.gui import core
+from faceorganizer.gui.session import Session
+
+EXPRESSIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
+POSES = ("frontal", "three-quarter", "profile")
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """A compiled filter: the expression, its SQL over ``f``/``p`` and, for photos, people all present."""
+
+    expr: str = ""
+    where: str = ""
+    params: list[Any] = field(default_factory=list)
+    all_people: list[int] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.where and self.where != "1") or bool(self.all_people)
+
+    def photo_where(self) -> tuple[str, list[Any]]:
+        """Photo-level condition (alias ``p``) for "all of these people"."""
+        if not self.all_people:
+            return "1", []
+        parts = ["p.id IN (SELECT f.photo_id FROM faces f JOIN assignments a ON a.face_id = f.id "
+                 "WHERE a.person_id = ?)"] * len(self.all_people)
+        return " AND ".join(parts), list(self.all_people)
+
+
+class FilterPanel(QWidget):
+    """Age, gender, expression, pose, quality, people, date and folder; emits ``changed(FilterResult)``."""
+
+    changed = Signal(object)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.result = FilterResult()
+        self._building = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(300)
+        self._timer.timeout.connect(self.apply)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.age_on = QCheckBox("Age", self)
+        self.age_min = QSpinBox(self)
+        self.age_max = QSpinBox(self)
+        for s, v in ((self.age_min, 0), (self.age_max, 100)):
+            s.setRange(0, 120)
+            s.setValue(v)
+            s.setSuffix(" y")
+        self.age_min.setToolTip("Youngest estimated age")
+        self.age_max.setToolTip("Oldest estimated age")
+        age = QHBoxLayout()
+        age.addWidget(self.age_min)
+        age.addWidget(QLabel("to", self))
+        age.addWidget(self.age_max)
+        form.addRow(self.age_on, age)
+
+        self.gender = self._combo(["Any", "female", "male"], "Estimated gender of the face")
+        form.addRow("Gender", self.gender)
+        self.expression = self._combo(["Any", *EXPRESSIONS], "The face's dominant expression")
+        form.addRow("Expression", self.expression)
+        self.pose = self._combo(["Any", *POSES], "Head pose")
+        form.addRow("Pose", self.pose)
+        self.sharpness = QDoubleSpinBox(self)
+        self.sharpness.setRange(0.0, 10_000.0)
+        self.sharpness.setDecimals(2)
+        self.sharpness.setSingleStep(0.05)
+        self.sharpness.setSpecialValueText("Any")
+        self.sharpness.setToolTip("Only faces at least this sharp")
+        form.addRow("Min. sharpness", self.sharpness)
+        self.size = QSpinBox(self)
+        self.size.setRange(0, 5000)
+        self.size.setSingleStep(10)
+        self.size.setSuffix(" px")
+        self.size.setSpecialValueText("Any")
+        self.size.setToolTip("Only faces at least this tall in the photo")
+        form.addRow("Min. face size", self.size)
+
+        self.people_mode = self._combo(["any of", "all of (photos)", "none of"],
+                                       "any of: faces of any ticked person · all of: photos showing every ticked "
+                                       "person · none of: faces of nobody ticked")
+        self.people = QListWidget(self)
+        self.people.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.people.setMaximumHeight(130)
+        self.people.itemChanged.connect(lambda _i: self._controls_changed())
+        form.addRow("People", self.people_mode)
+        form.addRow(self.people)
+
+        self.date_on = QCheckBox("Date", self)
+        self.date_from = QDateEdit(QDate(2000, 1, 1), self)
+        self.date_to = QDateEdit(QDate.currentDate(), self)
+        for d in (self.date_from, self.date_to):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+            d.dateChanged.connect(lambda _d: self._controls_changed())
+        dates = QHBoxLayout()
+        dates.addWidget(self.date_from)
+        dates.addWidget(QLabel("to", self))
+        dates.addWidget(self.date_to)
+        form.addRow(self.date_on, dates)
+        self.folder = self._combo(["Any"], "Only photos inside this folder")
+        form.addRow("Folder", self.folder)
+
+        self.text = QLineEdit(self)
+        self.text.setPlaceholderText("e.g. age>=30 and smiling and not profile")
+        self.text.setToolTip(core.filter_help())
+        self.text.setClearButtonEnabled(True)
+        self.text.textEdited.connect(lambda _t: self._timer.start())
+        self.text.returnPressed.connect(self.apply)
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d9534f")
+        self.error.hide()
+        clear = QPushButton("Clear", self)
+        clear.setToolTip("Show everything again")
+        clear.clicked.connect(self.clear)
+        apply = QPushButton("Apply", self)
+        apply.setToolTip("Apply the filter now (Enter)")
+        apply.clicked.connect(self.apply)
+
+        for w in (self.age_on, self.date_on):
+            w.toggled.connect(lambda _on: self._controls_changed())
+        for s in (self.age_min, self.age_max, self.size):
+            s.valueChanged.connect(lambda _v: self._controls_changed())
+        self.sharpness.valueChanged.connect(lambda _v: self._controls_changed())
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Filter expression:", self))
+        layout.addWidget(self.text)
+        layout.addWidget(self.error)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(clear)
+        buttons.addWidget(apply)
+        layout.addLayout(buttons)
+        self.applies_to = QLabel(self)
+        self.applies_to.setWordWrap(True)
+        layout.addWidget(self.applies_to)
+        layout.addStretch(1)
+        self.reload_choices()
+
+    def _combo(self, items: list[str], tip: str) -> QComboBox:
+        c = QComboBox(self)
+        c.addItems(items)
+        c.setToolTip(tip)
+        c.currentIndexChanged.connect(lambda _i: self._controls_changed())
+        return c
+
+    def reload_choices(self) -> None:
+        """Refresh the people and folder lists (after an import or a rename)."""
+        self._building = True
+        try:
+            ticked = {self.people.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.people.count())
+                      if self.people.item(i).checkState() == Qt.CheckState.Checked}
+            self.people.clear()
+            for pid, name in self.session.reader.person_names():
+                item = QListWidgetItem(name, self.people)
+                item.setData(Qt.ItemDataRole.UserRole, pid)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if pid in ticked else Qt.CheckState.Unchecked)
+            current = self.folder.currentText()
+            self.folder.clear()
+            self.folder.addItem("Any")
+            from faceorganizer.scan.discover import display_path
+
+            for root in self.session.reader.roots():
+                self.folder.addItem(display_path(root["path"]), root["path"])
+            i = self.folder.findText(current)
+            self.folder.setCurrentIndex(max(0, i))
+        finally:
+            self._building = False
+
+    def set_target(self, what: str) -> None:
+        self.applies_to.setText(f"Applies to: <b>{what}</b>")
+
+    # ------------------------------------------------------------------ expression
+    def ticked_people(self) -> list[tuple[int, str]]:
+        return [(self.people.item(i).data(Qt.ItemDataRole.UserRole), self.people.item(i).text())
+                for i in range(self.people.count()) if self.people.item(i).checkState() == Qt.CheckState.Checked]
+
+    def build_expression(self) -> str:
+        parts: list[str] = []
+        if self.age_on.isChecked():
+            parts.append(f"age>={self.age_min.value()} and age<={self.age_max.value()}")
+        if self.gender.currentIndex() > 0:
+            parts.append(f"gender={self.gender.currentText()}")
+        if self.expression.currentIndex() > 0:
+            parts.append(f"expression={self.expression.currentText()}")
+        if self.pose.currentIndex() > 0:
+            parts.append(f"pose={self.pose.currentText()}")
+        if self.sharpness.value() > 0:
+            parts.append(f"sharpness>={self.sharpness.value():g}")
+        if self.size.value() > 0:
+            parts.append(f"size>={self.size.value()}")
+        people = self.ticked_people()
+        if people:
+            mode = self.people_mode.currentIndex()
+            conds = [f"person={quote(name)}" for _, name in people]
+            if mode == 2:
+                parts.append(" and ".join(f"not {c}" for c in conds))
+            elif mode == 0:
+                parts.append(conds[0] if len(conds) == 1 else "(" + " or ".join(conds) + ")")
+            # mode 1 (all of, photos) is a photo-level condition, see FilterResult.photo_where
+        if self.date_on.isChecked():
+            parts.append(f"date>={self.date_from.date().toString('yyyy-MM-dd')} and "
+                         f"date<={self.date_to.date().toString('yyyy-MM-dd')}")
+        if self.folder.currentIndex() > 0:
+            parts.append(f"folder={quote(self.folder.currentData() or self.folder.currentText())}")
+        return " and ".join(parts)
+
+    def _controls_changed(self) -> None:
+        if self._building:
+            return
+        self.text.setText(self.build_expression())
+        self._timer.start()
+
+    def set_expression(self, expr: str) -> None:
+        """Apply a hand-written expression (tests and the CLI-like text box)."""
+        self.text.setText(expr)
+        self.apply()
+
+    def apply(self) -> None:
+        self._timer.stop()
+        expr = self.text.text().strip()
+        try:
+            where, params = core.compile_filter(expr) if expr else ("1", [])
+        except FilterSyntaxError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        self.error.hide()
+        all_people = ([pid for pid, _ in self.ticked_people()] if self.people_mode.currentIndex() == 1 else [])
+        result = FilterResult(expr, where if expr else "", list(params), all_people)
+        if result != self.result:
+            self.result = result
+            self.changed.emit(result)
+
+    def clear(self) -> None:
+        self._building = True
+        try:
+            self.age_on.setChecked(False)
+            self.date_on.setChecked(False)
+            for c in (self.gender, self.expression, self.pose, self.folder, self.people_mode):
+                c.setCurrentIndex(0)
+            self.sharpness.setValue(0)
+            self.size.setValue(0)
+            for i in range(self.people.count()):
+                self.people.item(i).setCheckState(Qt.CheckState.Unchecked)
+        finally:
+            self._building = False
+        self.text.clear()
+        self.apply()

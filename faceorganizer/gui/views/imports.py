@@ -1,0 +1,125 @@
+"""Importing: the job in a worker with progress and cancel, then the skipped files and offline folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from faceorganizer.gui.session import Session
+from faceorganizer.gui.views.status import JobStatus, format_eta
+from faceorganizer.gui.workers import Job
+from faceorganizer.scan.discover import display_path
+
+
+class ImportController(QObject):
+    """Runs one import at a time; paths added while one runs are imported right after it.
+
+    ``finished(progress)`` carries the final tick (also when cancelled); ``failed`` goes to the error dialog.
+    """
+
+    started = Signal()
+    finished = Signal(object)
+
+    def __init__(self, session: Session, status: JobStatus, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.status = status
+        self.job: Job | None = None
+        self.queued: list[str] = []
+        self.last: Any = None
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def import_paths(self, paths: Sequence[str | os.PathLike]) -> Job | None:
+        """Import folders and/or photos (the File ▸ Add folder… and drag-and-drop path)."""
+        paths = [os.path.abspath(os.fspath(p)) for p in paths]
+        if not paths:
+            return None
+        if self.job is not None:
+            self.queued += [p for p in paths if p not in self.queued]
+            self.session.nav.status.emit(f"Queued {len(paths)} more to import after this one")
+            return self.job
+        library = self.session.library
+
+        def run(cancel):
+            return library.import_job(paths, cancel=cancel).run()
+
+        job = self.session.start("Import", run, context="Import", interval=0.1)
+        self.job = job
+        self.status.track(job, "Importing")
+        job.finished.connect(self._done)
+        job.cancelled.connect(self._done)
+        job.ended.connect(self._ended)
+        self.started.emit()
+        return job
+
+    def cancel(self) -> None:
+        self.queued.clear()
+        if self.job is not None:
+            self.job.cancel()
+
+    def _done(self, progress: Any) -> None:
+        self.last = progress
+        stage = getattr(progress, "stage", "done")
+        if progress is not None:
+            msg = (f"Import {'cancelled' if stage == 'cancelled' else 'finished'}: "
+                   f"{progress.photos_added:,} new, {progress.photos_updated:,} updated, "
+                   f"{progress.photos_skipped:,} skipped, {progress.faces_found:,} faces "
+                   f"in {format_eta(progress.elapsed)}")
+            self.session.nav.status.emit(msg)
+        self.finished.emit(progress)
+
+    def _ended(self) -> None:
+        self.job = None
+        if self.queued:
+            paths, self.queued = self.queued, []
+            self.import_paths(paths)
+
+
+class SkippedDialog(QDialog):
+    """Files not imported (with the reason) and folders that could not be reached."""
+
+    def __init__(self, skipped: list[dict[str, str]], offline: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import report")
+        self.resize(760, 420)
+        layout = QVBoxLayout(self)
+        summary = []
+        if skipped:
+            summary.append(f"{len(skipped)} file(s) were not imported.")
+        if offline:
+            summary.append(f"{len(offline)} folder(s) could not be reached; their photos are kept and marked "
+                           "offline until the folder is back (plug the drive in and add the folder again).")
+        label = QLabel(" ".join(summary) or "Every file was imported.", self)
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderLabels(["File or folder", "Reason"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        for folder in offline:
+            QTreeWidgetItem(self.tree, [display_path(folder), "folder offline (cannot be reached)"])
+        for s in skipped:
+            item = QTreeWidgetItem(self.tree, [display_path(s["path"]), s.get("reason") or s.get("status", "")])
+            item.setToolTip(0, display_path(s["path"]))
+            item.setToolTip(1, s.get("reason", ""))
+        layout.addWidget(self.tree, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        return [(self.tree.topLevelItem(i).text(0), self.tree.topLevelItem(i).text(1))
+                for i in range(self.tree.topLevelItemCount())]

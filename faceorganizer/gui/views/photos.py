@@ -1,0 +1,215 @@
+"""Photos: a grid of thumbnails, and the viewer showing a full photo with its face boxes and names."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QPainter, QPalette, QPen, QPixmap, QShortcut
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
+                               QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from faceorganizer.gui.models import PhotosModel
+from faceorganizer.gui.reads import FaceCard
+from faceorganizer.gui.session import Session
+from faceorganizer.gui.views.grid import GridView
+from faceorganizer.scan.discover import display_path
+
+
+class PhotoGrid(QWidget):
+    """Photo thumbnails (newest first); double-click opens the viewer."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.model = PhotosModel(session.reader, session.thumbs, thumb_size=160, parent=self)
+        self.view = GridView(160, self)
+        self.view.setModel(self.model)
+        self.view.opened.connect(lambda pid: session.nav.open_photo.emit(pid, 0))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+    def set_query(self, where: str = "1", params: list | tuple = (), face_filter: tuple[str, list] = ("", [])) -> None:
+        self.model.set_query(where, params, face_filter)
+
+    def refresh(self) -> None:
+        with self.view.keep_position():
+            self.model.refresh()
+
+    def photo_ids(self) -> list[int]:
+        return self.model.ids
+
+
+class FaceBox(QGraphicsRectItem):
+    """A face's box and name on the photo; click opens the person, right-click offers the face actions."""
+
+    def __init__(self, card: FaceCard, viewer: PhotoViewer, highlight: bool) -> None:
+        x, y, w, h = card.box
+        super().__init__(QRectF(x, y, w, h))
+        self.card = card
+        self.viewer = viewer
+        color = QColor("#ffb000") if highlight else (QColor("#3daee9") if card.person_id else QColor("#e0e0e0"))
+        pen = QPen(color, 3 if highlight else 2)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"{card.person_label}\nClick to open · right-click for more")
+        self.label = QGraphicsSimpleTextItem(card.person_label, self)
+        font = QFont()
+        font.setBold(card.person_id is not None)
+        font.setItalic(card.person_id is None)
+        font.setPointSize(11)
+        self.label.setFont(font)
+        self.label.setBrush(QColor("white"))
+        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.label.setPos(x, y + h + 2)
+        self.bg = QGraphicsRectItem(self.label.boundingRect().adjusted(-3, -1, 3, 1), self.label)
+        self.bg.setBrush(QColor(0, 0, 0, 160))
+        self.bg.setPen(QPen(Qt.PenStyle.NoPen))
+        self.bg.setZValue(-1)
+
+    def mousePressEvent(self, event) -> None:  # noqa: ANN001
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.viewer.face_clicked.emit(self.card.id)
+            event.accept()
+        elif event.button() == Qt.MouseButton.RightButton:
+            self.viewer.face_menu_requested(self.card.id, event.screenPos())
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+
+class PhotoViewer(QWidget):
+    """One photo at full size (decoded off-thread) with face boxes and names; ←/→ step through a list."""
+
+    face_clicked = Signal(int)
+    closed = Signal()
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.photo_id: int | None = None
+        self.highlight = 0
+        self.sequence: list[int] = []
+        self.scene = QGraphicsScene(self)
+        self.view = QGraphicsView(self.scene, self)
+        self.view.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+        self.view.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.view.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.view.setBackgroundBrush(self.palette().color(QPalette.ColorRole.Window).darker(115))
+        self.title = QLabel(self)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        back = QToolButton(self)
+        back.setText("← Back")
+        back.setToolTip("Back to the previous view (Esc)")
+        back.clicked.connect(self.closed)
+        prev = QToolButton(self)
+        prev.setText("‹")
+        prev.setToolTip("Previous photo (Left)")
+        prev.clicked.connect(lambda: self.step(-1))
+        nxt = QToolButton(self)
+        nxt.setText("›")
+        nxt.setToolTip("Next photo (Right)")
+        nxt.clicked.connect(lambda: self.step(1))
+        fit = QToolButton(self)
+        fit.setText("Fit")
+        fit.setToolTip("Fit the photo to the window (0)")
+        fit.clicked.connect(self.fit)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 6, 8, 0)
+        for w in (back, prev, nxt, fit):
+            bar.addWidget(w)
+        bar.addWidget(self.title, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        for keys, slot in [("Left", lambda: self.step(-1)), ("Right", lambda: self.step(1)), ("Escape", self.closed),
+                           ("0", self.fit), ("+", lambda: self.view.scale(1.25, 1.25)),
+                           ("-", lambda: self.view.scale(0.8, 0.8))]:
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+        self._pixmap_item: QGraphicsPixmapItem | None = None
+        self.boxes: list[FaceBox] = []
+        session.thumbs.pixmaps_ready.connect(self._on_pixmaps)
+
+    def show_photo(self, photo_id: int, highlight: int = 0, sequence: list[int] | None = None) -> None:
+        if sequence is not None:
+            self.sequence = sequence
+        self.photo_id = photo_id
+        self.highlight = highlight
+        card = self.session.reader.photo(photo_id)
+        self.scene.clear()
+        self.boxes = []
+        self._pixmap_item = None
+        if card is None:
+            self.title.setText("This photo is no longer in the library")
+            return
+        self.card = card
+        self.title.setText(f"<b>{card.filename}</b>  ·  {card.taken_at or 'no date'}  ·  "
+                           f"{card.face_count} face(s)  ·  <span style='color:gray'>{display_path(card.path)}</span>")
+        w, h = card.width or 800, card.height or 600
+        self.scene.setSceneRect(0, 0, w, h)
+        pm = self.session.thumbs.pixmap(f"full:{photo_id}") or self.session.thumbs.pixmap(f"photo:{photo_id}")
+        self._set_pixmap(pm)
+        for face in self.session.reader.faces_of_photo(photo_id):
+            box = FaceBox(face, self, face.id == highlight)
+            box.setZValue(1)
+            self.scene.addItem(box)
+            self.boxes.append(box)
+        self.fit()
+
+    def _set_pixmap(self, pm: QPixmap | None) -> None:
+        if pm is None:
+            return
+        if self._pixmap_item is None:
+            self._pixmap_item = self.scene.addPixmap(pm)
+            self._pixmap_item.setZValue(0)
+            self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        else:
+            self._pixmap_item.setPixmap(pm)
+        rect = self.scene.sceneRect()
+        size = pm.deviceIndependentSize()
+        if size.width() > 0:
+            self._pixmap_item.setScale(rect.width() / size.width())
+
+    def _on_pixmaps(self, keys: list[str]) -> None:
+        if self.photo_id is None:
+            return
+        full = f"full:{self.photo_id}"
+        if full in keys:
+            self._set_pixmap(self.session.thumbs.pixmap(full, request=False))
+        elif f"photo:{self.photo_id}" in keys and self._pixmap_item is None:
+            self._set_pixmap(self.session.thumbs.pixmap(f"photo:{self.photo_id}", request=False))
+
+    def fit(self) -> None:
+        self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001
+        super().resizeEvent(event)
+        self.fit()
+
+    def step(self, delta: int) -> None:
+        if self.photo_id in self.sequence:
+            i = self.sequence.index(self.photo_id) + delta
+            if 0 <= i < len(self.sequence):
+                self.show_photo(self.sequence[i])
+
+    def face_menu_requested(self, face_id: int, pos) -> None:  # noqa: ANN001
+        from faceorganizer.gui.views.faces import face_menu
+
+        face_menu(self, self.session, [face_id]).exec(pos)
+
+    def refresh(self) -> None:
+        if self.photo_id is not None:
+            self.show_photo(self.photo_id, self.highlight)
+
+    def face_center(self, face_id: int) -> QPointF | None:
+        """Where a face box is on screen (viewport coordinates), for tests."""
+        for box in self.boxes:
+            if box.card.id == face_id:
+                return self.view.mapFromScene(box.rect().center())
+        return None
