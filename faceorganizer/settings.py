@@ -27,7 +27,7 @@ class Settings:
 
     version: int = SETTINGS_VERSION
     library: str = ""  # last opened library folder; "" = the default library
-    cluster_threshold: float = 0.5  # dlib-space distance for grouping faces into people
+    cluster_threshold: float = 0.55  # average-linkage distance in dlib space (people.cluster.DEFAULT_THRESHOLD)
     search_threshold: float = 0.6  # distance under which a search result counts as the same person
     min_face_size: int = 20  # smallest face (pixels, in the full-resolution photo) the detector looks for
     device: str = "auto"  # auto | cpu | cuda

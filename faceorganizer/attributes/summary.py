@@ -279,6 +279,17 @@ class _Canvas:
         self.draw.line([(x * _SS, y * _SS) for x, y in points], fill=fill, width=max(1, round(width * _SS)),
                        joint="curve")
 
+    def dashed(self, a: tuple[float, float], b: tuple[float, float], fill: tuple[int, int, int],
+               width: float = 1, dash: float = 6, gap: float = 4) -> None:
+        length = math.hypot(b[0] - a[0], b[1] - a[1])
+        pos = 0.0
+        while pos < length:
+            end = min(pos + dash, length)
+            p0 = (a[0] + (b[0] - a[0]) * pos / length, a[1] + (b[1] - a[1]) * pos / length)
+            p1 = (a[0] + (b[0] - a[0]) * end / length, a[1] + (b[1] - a[1]) * end / length)
+            self.line([p0, p1], fill, width)
+            pos = end + gap
+
     def dot(self, xy: tuple[float, float], r: float, fill: tuple[int, int, int],
             outline: tuple[int, int, int] | None = None) -> None:
         x, y = xy[0] * _SS, xy[1] * _SS
@@ -346,7 +357,8 @@ def render_eigenfaces(summary: GroupSummary, path: Path, title: str = "Faces") -
     """Mean face and the first principal components, each contrast-normalised around mid-grey."""
     eig = summary.eigenfaces
     tile, gap, pad = 136, 16, 28
-    n_comp = 0 if eig is None else int(eig.components.shape[0])
+    # Components that explain almost nothing are noise (e.g. more components asked for than the faces vary in).
+    n_comp = 0 if eig is None else int((eig.explained >= 0.005).sum())
     cols = 1 + n_comp
     width = max(2 * pad + cols * tile + (cols - 1) * gap, 560)
     height = 86 + tile + 64
@@ -407,7 +419,8 @@ def render_age_over_time(summary: GroupSummary, path: Path, title: str = "Faces"
     c.text((pad, 52), sub, px=13, fill=_MUTED)
     t = np.asarray([dt.date.fromisoformat(d).toordinal() for d, _ in points], np.float64)
     a = np.asarray([age for _, age in points])
-    t0, t1 = t.min() - 15, t.max() + 15
+    margin = max(20.0, 0.04 * (t.max() - t.min()))  # keep the first and last points off the frame
+    t0, t1 = t.min() - margin, t.max() + margin
     step = _nice_step(max(a.max() - a.min(), 10.0), 5)
     a0 = max(0.0, math.floor((a.min() - step / 2) / step) * step)
     a1 = math.ceil((a.max() + step / 2) / step) * step
@@ -442,12 +455,13 @@ def render_age_over_time(summary: GroupSummary, path: Path, title: str = "Faces"
         c.text((x, bottom + 8), d.strftime(fmt), px=11, fill=_MUTED, anchor="ma")
     c.line([(left, bottom), (right, bottom)], _MUTED, 1)
     colour = _PALETTE["Age"]
-    if trend is not None:
-        slope, intercept = np.polyfit(t / 365.25, a, 1)
-        c.line([(sx(t0), sy(slope * t0 / 365.25 + intercept)), (sx(t1), sy(slope * t1 / 365.25 + intercept))],
-               (150, 210, 190), 2)
     if len(points) > 1:
         c.line([(sx(tt), sy(aa)) for tt, aa in zip(t, a)], (190, 230, 215), 1.5)
+    if trend is not None:
+        slope, intercept = np.polyfit(t / 365.25, a, 1)
+        fit = lambda v: slope * v / 365.25 + intercept  # noqa: E731
+        c.dashed((sx(t0), sy(fit(t0))), (sx(t1), sy(fit(t1))), _MUTED, 1.5)
+        c.text((right - 4, sy(fit(t1)) - 8), "trend", px=11, fill=_MUTED, anchor="rb")
     for tt, aa in zip(t, a):
         c.dot((sx(tt), sy(aa)), 4, colour, outline=_BG)
     return c.save(path)

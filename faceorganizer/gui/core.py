@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -214,36 +214,47 @@ def search_image(library: Any, path: str | Path, face_index: int, top: int = 500
 # ----------------------------------------------------------------------------- person summary
 @dataclass(frozen=True)
 class PersonSummary:
-    """What the person page's summary tab shows; ``image`` is a rendered PNG when the core makes one."""
+    """What the person page's summary tab draws (natively, in the palette's colours)."""
 
-    data: dict[str, Any]
-    png: bytes | None = None
-    eigenface: Any = None  # H×W×3 uint8 array or None
+    face_count: int
+    photo_count: int
+    first_date: str | None
+    last_date: str | None
+    mean_age: float | None
+    age_trend_per_year: float | None
+    age_over_time: list[tuple[str, float]]
+    sections: list[tuple[str, list[tuple[str, int, int]]]]  # title, (label, count, total)
+    mean_face: Any = None  # H×W×3 uint8, or None
+    components: list[tuple[Any, float]] = field(default_factory=list)  # (H×W×3 uint8, explained share)
+
+
+def _to_uint8(arr: Any, *, stretch: bool) -> Any:
+    import numpy as np
+
+    a = np.asarray(arr, np.float32)
+    if stretch:
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo) if hi > lo else a * 0
+    a = (a.clip(0, 1) * 255).astype(np.uint8)
+    return np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a
 
 
 def person_summary(library: Any, person_id: int) -> PersonSummary:
+    """Counts, attribute occurrences, age over time and eigenfaces of a person's faces (worker thread)."""
     summary = optional("faceorganizer.attributes.summary")
     if summary is None:
         return fallbacks.person_summary(library, person_id)
     db = library.connect_writer()
     try:
-        data = None
-        if hasattr(summary, "summary_data"):
-            data = _call(summary.summary_data, {"db": db, "person_id": person_id},
-                         {"library": library, "person_id": person_id})
-        png = None
-        if hasattr(summary, "render_summary"):
-            rendered = _call(summary.render_summary, {"db": db, "person_id": person_id},
-                             {"library": library, "person_id": person_id})
-            if isinstance(rendered, (bytes, bytearray)):
-                png = bytes(rendered)
-            elif isinstance(rendered, (str, Path)) and Path(rendered).is_file():
-                png = Path(rendered).read_bytes()
-        if not isinstance(data, dict):
-            data = getattr(data, "__dict__", None) or fallbacks.person_summary(library, person_id).data
-        eigen = data.get("eigenface") if isinstance(data, dict) else None
-        if eigen is None:
-            eigen = fallbacks.mean_face(db, person_id)
-        return PersonSummary(data, png, eigen)
+        face_ids = [r[0] for r in db.execute("SELECT face_id FROM assignments WHERE person_id = ?", [person_id])]
+        s = summary.summary_data(db, face_ids, colour=True)
     finally:
         db.conn.close()
+    sections = [(sec.title, [(b.label, int(b.count), int(b.total)) for b in sec.bars]) for sec in s.sections]
+    mean, comps = None, []
+    if s.eigenfaces is not None:
+        mean = _to_uint8(s.eigenfaces.mean, stretch=False)
+        comps = [(_to_uint8(c, stretch=True), float(e))
+                 for c, e in zip(s.eigenfaces.components, s.eigenfaces.explained)]
+    return PersonSummary(s.face_count, s.photo_count, s.first_date, s.last_date, s.mean_age, s.age_trend_per_year,
+                         list(s.age_over_time), sections, mean, comps)

@@ -151,32 +151,19 @@ def mean_face(db, person_id: int, limit: int = 200) -> np.ndarray | None:
 
 
 def person_summary(library: Any, person_id: int) -> Any:
+    """Counts and age over time only (the summary module computes the rest)."""
     from faceorganizer.gui.core import PersonSummary
 
     db = _db(library)
     try:
         rows = list(db.query(
-            "SELECT f.age, f.gender, f.expression, f.pose, COALESCE(p.taken_at, p.imported_at) AS t "
-            "FROM assignments a JOIN faces f ON f.id = a.face_id JOIN photos p ON p.id = f.photo_id "
-            "WHERE a.person_id = ? ORDER BY t", [person_id]))
+            "SELECT f.photo_id, f.age, p.taken_at FROM assignments a JOIN faces f ON f.id = a.face_id "
+            "JOIN photos p ON p.id = f.photo_id WHERE a.person_id = ? ORDER BY p.taken_at", [person_id]))
         ages = [r["age"] for r in rows if r["age"] is not None]
-        genders = [r["gender"] for r in rows if r["gender"] is not None]
-        expr: dict[str, int] = {}
-        pose: dict[str, int] = {}
-        for r in rows:
-            if r["expression"]:
-                expr[r["expression"]] = expr.get(r["expression"], 0) + 1
-            if r["pose"]:
-                pose[r["pose"]] = pose.get(r["pose"], 0) + 1
-        data = {
-            "faces": len(rows),
-            "age_median": float(np.median(ages)) if ages else None,
-            "age_range": (float(min(ages)), float(max(ages))) if ages else None,
-            "male_share": float(np.mean([g >= 0.5 for g in genders])) if genders else None,
-            "expressions": dict(sorted(expr.items(), key=lambda kv: -kv[1])),
-            "poses": pose,
-            "age_over_time": [(r["t"], r["age"]) for r in rows if r["age"] is not None and r["t"]],
-        }
-        return PersonSummary(data, None, mean_face(db, person_id))
+        points = [(r["taken_at"][:10], float(r["age"])) for r in rows if r["age"] is not None and r["taken_at"]]
+        dates = [d for d, _ in points]
+        return PersonSummary(len(rows), len({r["photo_id"] for r in rows}), dates[0] if dates else None,
+                             dates[-1] if dates else None, float(np.mean(ages)) if ages else None, None, points,
+                             [], mean_face(db, person_id))
     finally:
         db.conn.close()

@@ -43,6 +43,7 @@ class Session(QObject):
         self.edits = EditController(library, errors, self)
         self.nav = Navigator(self)
         self.jobs: list[Job] = []
+        self.closed = False
 
     def start(self, name: str, fn: Callable[[threading.Event], Any], *,
               on_done: Callable[[Any], None] | None = None, context: str | None = None,
@@ -62,6 +63,9 @@ class Session(QObject):
         return not self.jobs and not self.edits.busy and self.thumbs.idle
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         for job in list(self.jobs):
             job.cancel()
         for job in list(self.jobs):

@@ -18,6 +18,7 @@ import queue
 import sqlite3
 import threading
 import time
+import weakref
 from collections import OrderedDict, deque
 from pathlib import Path
 
@@ -105,6 +106,7 @@ class ThumbnailLoader(QObject):
         self._convert.timeout.connect(self._convert_batch)
         self._decoded.connect(self._on_decoded, Qt.ConnectionType.QueuedConnection)
         self._broken.connect(self._on_broken, Qt.ConnectionType.QueuedConnection)
+        _LOADERS.add(self)
 
     # ------------------------------------------------------------------ GUI side
     def pixmap(self, key: str, *, request: bool = True) -> QPixmap | None:
@@ -173,6 +175,7 @@ class ThumbnailLoader(QObject):
             self._pending.clear()
             self._queued.clear()
         self.pool.waitForDone()
+        _LOADERS.discard(self)
         for conn in self._all_connections:
             conn.close()
         self._all_connections.clear()
@@ -265,6 +268,17 @@ class ThumbnailLoader(QObject):
         pad = 0.25 * max(w, h)
         return image.copy(int(x - pad), int(y - pad), int(w + 2 * pad), int(h + 2 * pad)).scaled(
             150, 150, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+_LOADERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def busy_pools() -> list[ThumbnailLoader]:
+    """Loaders whose pool still has threads working (tests assert none is left after each test)."""
+    import shiboken6
+
+    return [loader for loader in list(_LOADERS)
+            if shiboken6.isValid(loader.pool) and loader.pool.activeThreadCount()]
 
 
 _placeholders: dict[tuple, QPixmap] = {}

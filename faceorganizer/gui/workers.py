@@ -236,11 +236,12 @@ class EditQueue(QObject):
 
 def live_workers() -> list[QObject]:
     """Jobs and edit threads still running (tests assert this is empty after each test)."""
+    import shiboken6
+
     out: list[QObject] = []
     for w in list(_LIVE):
-        if isinstance(w, Job) and w._thread.isRunning():
-            out.append(w)
-        elif isinstance(w, EditQueue) and w._thread is not None and w._thread.isRunning():
+        thread = w._thread if isinstance(w, (Job, EditQueue)) else None
+        if thread is not None and shiboken6.isValid(thread) and thread.isRunning():
             out.append(w)
     return out
 

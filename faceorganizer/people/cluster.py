@@ -46,12 +46,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from faceorganizer.errors import InvalidEditError
-from faceorganizer.people.knn import as_float32, knn_graph
+from faceorganizer.people.knn import as_float32, knn_graph, knn_search
 
 __all__ = [
     "DEFAULT_K",
     "DEFAULT_THRESHOLD",
     "MergeTree",
+    "assign_incremental",
     "build_merge_tree",
     "cluster_faces",
     "cluster_to_n",
@@ -186,8 +187,9 @@ def _normalise_constraints(
     links += list(zip(fixed_faces[order][:-1][same_key].tolist(), fixed_faces[order][1:][same_key].tolist()))
     must = checked(np.array(links, dtype=np.int64).reshape(-1, 2))
     cannot = checked(np.array([(int(a), int(b)) for a, b in cannot_link], dtype=np.int64).reshape(-1, 2))
-    if (cannot[:, 0] == cannot[:, 1]).any():
-        raise InvalidEditError(f"face {int(cannot[cannot[:, 0] == cannot[:, 1]][0, 0])} cannot be kept apart from itself")
+    itself = cannot[cannot[:, 0] == cannot[:, 1]]
+    if itself.size:
+        raise InvalidEditError(f"face {int(itself[0, 0])} cannot be kept apart from itself")
     return must, cannot, fixed_faces, fixed_keys
 
 
@@ -222,9 +224,10 @@ class _Clusters:
         mu, mv = self.mean[u], self.mean[v]
         new = (nu[:, None] * mu + nv[:, None] * mv) / n
         du, dv = mu - new, mv - new
-        self.spread[u] = (
-            nu * (self.spread[u] + np.einsum("ij,ij->i", du, du)) + nv * (self.spread[v] + np.einsum("ij,ij->i", dv, dv))
-        ) / n[:, 0]
+        # The spread about the new mean: each part's own spread plus its offset from the new mean.
+        su = self.spread[u] + np.einsum("ij,ij->i", du, du)
+        sv = self.spread[v] + np.einsum("ij,ij->i", dv, dv)
+        self.spread[u] = (nu * su + nv * sv) / n[:, 0]
         self.mean[u] = new
         self.size[u] += self.size[v]
         self.key[u] = np.where(self.key[u] >= 0, self.key[u], self.key[v])
@@ -271,7 +274,7 @@ def _group_stats(
         held = members[key_code[members] >= 0]
         for c, codes in _values_by_owner(owner[held], key_code[held]):
             if codes.size > 1:
-                raise InvalidEditError(f"faces joined as one person (with face {c}) are confirmed as different people")
+                raise InvalidEditError(f"faces joined with face {c} as one person are confirmed as different people")
             state.key[c] = codes[0]
         state.seed[ids] = np.bincount(owner[members], weights=seed[members], minlength=n)[ids] > 0
     return state, owner, forced
@@ -319,16 +322,11 @@ def _agglomerate(
     live = n
     last_dedup = n
     while eu.size:
-        # Edges that can never be used again (different fixed people, cannot-link) leave the graph.
-        dead = np.zeros(eu.size, bool)
-        if use_keys:
+        if use_keys:  # edges between two different confirmed people can never be used again
             ku, kv = state.key[eu], state.key[ev]
-            dead |= (ku >= 0) & (kv >= 0) & (ku != kv)
-        if forbid_key.size:
-            near = np.flatnonzero(has_forbid[eu] & has_forbid[ev])
-            dead[near[np.isin(eu[near] * n + ev[near], forbid_key)]] = True
-        if dead.any():
-            eu, ev, dist = eu[~dead], ev[~dead], dist[~dead]
+            alive = (ku < 0) | (kv < 0) | (ku == kv)
+            if not alive.all():
+                eu, ev, dist = eu[alive], ev[alive], dist[alive]
         usable = dist <= max_distance
         if use_seed:
             usable &= state.seed[eu] | state.seed[ev]
@@ -344,6 +342,17 @@ def _agglomerate(
         np.minimum.at(nearest, src[at_best], dst[at_best])  # ties: the lowest cluster id
         u = np.flatnonzero(nearest < n)
         v = nearest[u]
+        if forbid_key.size:
+            # A cluster whose nearest is kept apart from it waits a round: that edge leaves the graph (the
+            # pair stays forbidden for good) and its next nearest is found. Checking only these chosen
+            # edges, not all edges, keeps thousands of same-photo pairs cheap.
+            check = np.flatnonzero(has_forbid[u] & has_forbid[v])
+            banned = check[np.isin(u[check] * n + v[check], forbid_key)]
+            if banned.size:
+                nearest[u[banned]] = n
+                bad = np.isin(np.minimum(eu, ev) * n + np.maximum(eu, ev),
+                              np.minimum(u[banned], v[banned]) * n + np.maximum(u[banned], v[banned]))
+                eu, ev, dist = eu[~bad], ev[~bad], dist[~bad]
         mutual = (nearest[v] == u) & (u < v)
         u, v = u[mutual], v[mutual]
         if u.size == 0:  # only possible through float ties; the globally closest usable edge is safe
@@ -478,3 +487,52 @@ def cluster_to_n(
         seed_mask=seed_mask,
     )
     return tree.labels_for_n(n_clusters)
+
+
+def assign_incremental(
+    new_embeddings: ArrayLike,
+    member_embeddings: ArrayLike,
+    member_labels: ArrayLike,
+    threshold: float = DEFAULT_THRESHOLD,
+    k: int = 10,
+) -> NDArray[np.int64]:
+    """Person label for each new face (−1: nobody), given the faces already in people.
+
+    The ``k`` nearest member faces nominate their people; the new face joins the nominee at the smallest
+    average-linkage distance (RMS over all of that person's faces, as in ``cluster_faces``) if it is at most
+    ``threshold``. So an import adds a face exactly where a re-clustering would merge it, and one look-alike
+    face in a big person is not enough. Members labelled < 0 are ignored. Faces left at −1 are for
+    ``cluster_faces`` to group among themselves.
+    """
+    new = as_float32(np.asarray(new_embeddings))
+    members = as_float32(np.asarray(member_embeddings))
+    labels = np.asarray(member_labels, dtype=np.int64).ravel()
+    if labels.shape[0] != members.shape[0]:
+        raise ValueError(f"{labels.shape[0]} member labels for {members.shape[0]} member faces")
+    out = np.full(new.shape[0], -1, np.int64)
+    keep = labels >= 0
+    members, labels = members[keep], labels[keep]
+    if new.shape[0] == 0 or members.shape[0] == 0:
+        return out
+    people, person = np.unique(labels, return_inverse=True)
+    m64 = members.astype(np.float64)
+    size = np.bincount(person).astype(np.float64)
+    mean = np.zeros((people.size, m64.shape[1]))
+    np.add.at(mean, person, m64)
+    mean /= size[:, None]
+    sq = np.bincount(person, weights=np.einsum("ij,ij->i", m64, m64))
+    spread = np.maximum(sq / size - np.einsum("ij,ij->i", mean, mean), 0.0)
+
+    idx, _ = knn_search(new, members, k)
+    nominee = np.where(idx >= 0, person[np.maximum(idx, 0)], -1)
+    rows = np.repeat(np.arange(new.shape[0]), nominee.shape[1])
+    cand = nominee.ravel()
+    ok = cand >= 0
+    rows, cand = rows[ok], cand[ok]
+    diff = new[rows].astype(np.float64) - mean[cand]
+    rms = np.sqrt(np.maximum(np.einsum("ij,ij->i", diff, diff) + spread[cand], 0.0))
+    best = np.full(new.shape[0], np.inf)
+    np.minimum.at(best, rows, rms)
+    winner = (rms == best[rows]) & (rms <= threshold)
+    out[rows[winner]] = people[cand[winner]]
+    return out

@@ -20,6 +20,7 @@ import numpy as np
 import sqlite_utils
 
 from faceorganizer.errors import InvalidEditError, NotFoundError
+from faceorganizer.people import review
 from faceorganizer.people.cluster import DEFAULT_K, build_merge_tree, cluster_faces
 from faceorganizer.store import transaction
 
@@ -31,8 +32,6 @@ SEED_MIN_SIZE = 36.0
 SEED_MIN_SHARPNESS = 10.0
 #: ... and a confident detection.
 SEED_MIN_SCORE = 0.9
-#: Faces farther from their person's centre than this many times the mean member distance are suspects.
-OUTLIER_FACTOR = 2.0
 
 
 @dataclass
@@ -243,38 +242,29 @@ def _person_faces(db: sqlite_utils.Database, person_id: int) -> FaceSet:
 
 
 def propose_split(db: sqlite_utils.Database, person_id: int) -> tuple[list[int], list[int]]:
-    """Two parts of a person, from the top of its own cluster tree (the larger part first)."""
+    """Two parts of a person (face ids, the larger part first), from the top split of its own hierarchy."""
     fs = _person_faces(db, person_id)
     if len(fs.ids) < 2:
         raise InvalidEditError("a person needs at least two faces to be split")
-    tree = build_merge_tree(fs.vectors, k=max(1, min(DEFAULT_K, len(fs.ids) - 1)))
-    labels = np.asarray(tree.labels_for_n(2))
-    if len(set(labels.tolist())) < 2:  # the kNN graph left no single top merge: split off the farthest face
-        far = int(np.argmax(np.linalg.norm(fs.vectors - fs.vectors.mean(0), axis=1)))
-        labels = np.zeros(len(fs.ids), np.int64)
-        labels[far] = 1
-    parts = [sorted(int(f) for f in fs.ids[labels == lab]) for lab in sorted(set(labels.tolist()))]
-    parts.sort(key=len, reverse=True)
-    return parts[0], [f for p in parts[1:] for f in p]
+    part_a, part_b = review.propose_split(fs.vectors)
+    return sorted(int(f) for f in fs.ids[part_a]), sorted(int(f) for f in fs.ids[part_b])
 
 
-def outliers(db: sqlite_utils.Database, person_id: int, factor: float = OUTLIER_FACTOR) -> list[tuple[int, float]]:
-    """Faces that are probably not this person: (face id, distance to the centre), farthest first.
+def outliers(db: sqlite_utils.Database, person_id: int) -> list[tuple[int, float]]:
+    """Faces that are probably not this person: (face id, distance to the others' centre), farthest first.
 
-    The seed paper's cleaning step, adapted: a face farther from the person's centre than ``factor`` times
-    the members' mean distance is flagged. The centre is the medoid of the confirmed faces when there are
-    any (the user's word), else of all faces, so a few intruders cannot drag it.
+    The seed paper's cleaning step (see :func:`faceorganizer.people.review.outliers`); confirmed faces are
+    the user's word and are never flagged.
     """
     fs = _person_faces(db, person_id)
-    if len(fs.ids) < 3:
+    flagged = review.outliers(fs.vectors)
+    if not flagged.any():
         return []
-    anchors = fs.vectors[fs.confirmed] if fs.confirmed.any() else fs.vectors
-    pair = np.linalg.norm(anchors[:, None, :] - anchors[None, :, :], axis=2) if len(anchors) <= 2000 else None
-    centre = anchors[int(np.argmin(pair.sum(1)))] if pair is not None else anchors.mean(0)
-    dist = np.linalg.norm(fs.vectors - centre, axis=1)
-    limit = factor * float(dist.mean())
-    flagged = [(int(f), float(d)) for f, d, c in zip(fs.ids, dist, fs.confirmed) if d > limit and not c]
-    return sorted(flagged, key=lambda t: -t[1])
+    n = len(fs.ids)
+    others_mean = (fs.vectors.sum(axis=0)[None, :] - fs.vectors) / max(n - 1, 1)
+    dist = np.linalg.norm(fs.vectors - others_mean, axis=1)
+    out = [(int(fs.ids[i]), float(dist[i])) for i in np.flatnonzero(flagged) if not fs.confirmed[i]]
+    return sorted(out, key=lambda t: -t[1])
 
 
 def suggestions(db: sqlite_utils.Database, person_id: int, *, limit: int = 50, max_distance: float = 0.7

@@ -43,15 +43,19 @@ __all__ = [
     "calibrated_pair_scores",
     "calibrated_scores",
     "cosine_similarity",
+    "log_density_from_support",
+    "one_torch_thread",
     "select_anchors",
 ]
 
 DEFAULT_K = 10
 """Support-set size (the paper's k)."""
 
-DEFAULT_TAU = 20.0
-"""Temperature; chosen on the real faces of ``../shared/faces`` (see ``bench/eval_search.py``): TAR at low FAR
-is flat for τ in ~[10, 40], so this is not fitted to one threshold."""
+DEFAULT_TAU = 40.0
+"""Temperature, from the τ × k grid of ``bench/eval_search.py`` on the real faces of ``../shared/faces`` (plus
+the same photos shrunk to 14–20 px faces): with known labels TAR at low FAR keeps rising up to τ ≈ 80–160, with
+unknown labels it peaks at 20–40; 40 is close to the best of both. Large τ makes ``log d`` ≈ −τ·(similarity of
+the nearest other person), so the score tends to "cosine minus the nearer impostor similarity of the two"."""
 
 
 def _unit(x: ArrayLike) -> NDArray[np.float32]:

@@ -30,7 +30,7 @@ def faces() -> tuple[np.ndarray, np.ndarray]:
     return ids, x
 
 
-@pytest.mark.parametrize("backend", ["blas", "torch", "faiss"])
+@pytest.mark.parametrize("backend", ["blas", "torch", "fp16", "faiss"])
 def test_exact_index_returns_true_nearest_neighbours(faces, backend):
     ids, x = faces
     q = x[:40] + np.random.default_rng(1).normal(0, 0.02, (40, x.shape[1])).astype(np.float32)

@@ -1,46 +1,120 @@
-"""A person's summary: the average face, key figures, expressions and age over time (painted, palette-aware).
+"""A person's summary: eigenfaces, key figures, attribute occurrences and age over time.
 
-The numbers come from :func:`faceorganizer.gui.core.person_summary` in a worker; when the core renders its
-own chart image it is shown instead of the painted charts.
+The numbers come from :func:`faceorganizer.gui.core.person_summary` (``attributes.summary``) in a worker; the
+images are turned into ``QImage`` there too. Charts are painted here with the palette's colours, so they
+follow light and dark themes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from faceorganizer.gui.core import PersonSummary
 
+SECTION_COLORS = {"Smiling": "#f08c00", "Pose": "#1c7ed6", "Gender": "#7048e8", "Age": "#0ca678",
+                  "Expression": "#e8590c"}
+
 
 def array_to_qimage(rgb: np.ndarray) -> QImage:
-    rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+    rgb = np.ascontiguousarray(np.asarray(rgb)[..., :3], dtype=np.uint8)
     h, w = rgb.shape[:2]
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def summary_images(summary: PersonSummary) -> tuple[QImage | None, QImage | None]:
-    """(rendered chart, average face) as QImages; call in the worker that computed the summary."""
-    chart = QImage.fromData(summary.png) if summary.png else None
-    eigen = summary.eigenface
-    face = array_to_qimage(np.asarray(eigen)) if eigen is not None and np.asarray(eigen).ndim == 3 else None
-    return chart, face
+def summary_images(summary: PersonSummary) -> tuple[QImage | None, list[tuple[QImage, float]]]:
+    """(mean face, components) as QImages; called in the worker that computed the summary."""
+    mean = array_to_qimage(summary.mean_face) if summary.mean_face is not None else None
+    comps = [(array_to_qimage(c), e) for c, e in summary.components]
+    return mean, comps
 
 
-class _Charts(QWidget):
-    """Expression bars and age-over-time points, painted with the palette's colours."""
+def _when(text: str) -> float | None:
+    try:
+        return dt.datetime.fromisoformat(str(text)[:10]).timestamp()
+    except ValueError:
+        return None
+
+
+class OccurrenceChart(QWidget):
+    """Horizontal bars per section: the share of faces with each attribute value."""
+
+    ROW = 20
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.data: dict[str, Any] = {}
-        self.setMinimumHeight(220)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.sections: list[tuple[str, list[tuple[str, int, int]]]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_data(self, data: dict[str, Any]) -> None:
-        self.data = data
+    def set_sections(self, sections: list[tuple[str, list[tuple[str, int, int]]]]) -> None:
+        self.sections = [(t, [b for b in bars if b[2]]) for t, bars in sections]
+        self.sections = [(t, bars) for t, bars in self.sections if bars]
+        self.setFixedHeight(self.sizeHint().height())
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        rows = sum(len(b) + 1 for _, b in self.sections)
+        return QSize(360, max(40, rows * self.ROW + 8))
+
+    def paintEvent(self, event) -> None:  # noqa: ANN001
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.Text)
+        track = QColor(text)
+        track.setAlpha(28)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        label_w = 110
+        pct_w = 90
+        y = 2.0
+        if not self.sections:
+            p.setPen(text)
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No attribute estimates")
+            return
+        for title, bars in self.sections:
+            p.setFont(bold)
+            p.setPen(text)
+            p.drawText(QRectF(0, y, self.width(), self.ROW), Qt.AlignmentFlag.AlignVCenter, title)
+            y += self.ROW
+            p.setFont(self.font())
+            color = QColor(SECTION_COLORS.get(title, pal.color(QPalette.ColorRole.Highlight).name()))
+            for label, count, total in bars:
+                frac = count / total if total else 0.0
+                full = QRectF(label_w, y + 4, max(10.0, self.width() - label_w - pct_w), self.ROW - 8)
+                p.setPen(text)
+                p.drawText(QRectF(8, y, label_w - 12, self.ROW), Qt.AlignmentFlag.AlignVCenter,
+                           QFontMetrics(self.font()).elidedText(label, Qt.TextElideMode.ElideRight, label_w - 12))
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(track)
+                p.drawRoundedRect(full, 4, 4)
+                if frac > 0:
+                    p.setBrush(color)
+                    p.drawRoundedRect(QRectF(full.left(), full.top(), max(6.0, full.width() * frac), full.height()),
+                                      4, 4)
+                p.setPen(text)
+                p.drawText(QRectF(full.right() + 6, y, pct_w - 6, self.ROW), Qt.AlignmentFlag.AlignVCenter,
+                           f"{frac:.0%}  ({count}/{total})")
+                y += self.ROW
+        p.end()
+
+
+class AgeChart(QWidget):
+    """Estimated age (one point per dated photo) against the photo date, with the least-squares trend."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.points: list[tuple[str, float]] = []
+        self.setMinimumSize(320, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(220)
+
+    def set_points(self, points: list[tuple[str, float]]) -> None:
+        self.points = [(d, a) for d, a in points if _when(d) is not None]
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: ANN001
@@ -50,144 +124,137 @@ class _Charts(QWidget):
         text = pal.color(QPalette.ColorRole.Text)
         accent = pal.color(QPalette.ColorRole.Highlight)
         grid = QColor(text)
-        grid.setAlpha(50)
-        w, h = self.width(), self.height()
-        left = QRectF(10, 24, w * 0.42 - 20, h - 40)
-        right = QRectF(w * 0.42 + 30, 24, w * 0.58 - 50, h - 56)
-        bold = QFont(self.font())
-        bold.setBold(True)
-        p.setFont(bold)
-        p.setPen(text)
-        p.drawText(QPointF(left.left(), 16), "Expressions")
-        p.drawText(QPointF(right.left(), 16), "Estimated age over time")
+        grid.setAlpha(40)
+        area = QRectF(42, 10, self.width() - 56, self.height() - 36)
+        if not self.points:
+            p.setPen(text)
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No dated photos with an age estimate")
+            return
+        xs = np.array([_when(d) for d, _ in self.points], np.float64)
+        ys = np.array([a for _, a in self.points], np.float64)
+        x0, x1 = xs.min(), xs.max()
+        if x1 - x0 < 86400 * 30:
+            x0, x1 = x0 - 86400 * 180, x1 + 86400 * 180
+        y0 = max(0.0, np.floor((ys.min() - 5) / 10) * 10)
+        y1 = np.ceil((ys.max() + 5) / 10) * 10
+
+        def at(x: float, y: float) -> QPointF:
+            return QPointF(area.left() + (x - x0) / (x1 - x0) * area.width(),
+                           area.bottom() - (y - y0) / (y1 - y0) * area.height())
+
         p.setFont(self.font())
-
-        expr = self.data.get("expressions") or {}
-        if isinstance(expr, dict) and expr:
-            items = list(expr.items())[:7]
-            total = max(1.0, float(sum(v for _, v in items)))
-            top = max(float(v) for _, v in items) or 1.0
-            row = min(26.0, left.height() / max(1, len(items)))
-            for i, (name, v) in enumerate(items):
-                y = left.top() + i * row
-                p.setPen(text)
-                p.drawText(QRectF(left.left(), y, 80, row), Qt.AlignmentFlag.AlignVCenter, str(name))
-                bar = QRectF(left.left() + 84, y + row * 0.2, (left.width() - 130) * float(v) / top, row * 0.6)
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(accent)
-                p.drawRoundedRect(bar, 3, 3)
-                p.setPen(text)
-                p.drawText(QRectF(bar.right() + 6, y, 50, row), Qt.AlignmentFlag.AlignVCenter,
-                           f"{float(v) / total:.0%}")
-        else:
-            p.drawText(left, Qt.AlignmentFlag.AlignCenter, "No expression estimates")
-
-        points = [(t, a) for t, a in (self.data.get("age_over_time") or []) if t and a is not None]
-        p.setPen(QPen(grid, 1))
-        p.drawRect(right)
-        if len(points) >= 1:
-            import datetime as dt
-
-            def when(t: str) -> float:
-                try:
-                    return dt.datetime.fromisoformat(str(t)[:19].replace(" ", "T")).timestamp()
-                except ValueError:
-                    return 0.0
-
-            xs = np.array([when(t) for t, _ in points])
-            ys = np.array([float(a) for _, a in points])
-            x0, x1 = xs.min(), max(xs.max(), xs.min() + 1)
-            y0, y1 = max(0.0, ys.min() - 5), ys.max() + 5
+        step = 10 if y1 - y0 <= 60 else 20
+        for age in np.arange(y0, y1 + 0.1, step):
+            pt = at(x0, age)
+            p.setPen(QPen(grid, 1))
+            p.drawLine(QPointF(area.left(), pt.y()), QPointF(area.right(), pt.y()))
             p.setPen(text)
-            for frac in (0.0, 0.5, 1.0):
-                age = y0 + (y1 - y0) * frac
-                y = right.bottom() - frac * right.height()
-                p.drawText(QRectF(right.left() - 34, y - 8, 30, 16), Qt.AlignmentFlag.AlignRight, f"{age:.0f}")
-            for frac, align in ((0.0, Qt.AlignmentFlag.AlignLeft), (1.0, Qt.AlignmentFlag.AlignRight)):
-                stamp = x0 + (x1 - x0) * frac
-                label = dt.datetime.fromtimestamp(stamp).strftime("%Y-%m") if stamp > 0 else ""
-                p.drawText(QRectF(right.left(), right.bottom() + 4, right.width(), 16), align, label)
-            path = QPainterPath()
-            order = np.argsort(xs)
-            pts = [QPointF(right.left() + (xs[i] - x0) / (x1 - x0) * right.width(),
-                           right.bottom() - (ys[i] - y0) / (y1 - y0) * right.height()) for i in order]
-            p.setBrush(accent)
-            p.setPen(Qt.PenStyle.NoPen)
-            for pt in pts:
-                p.drawEllipse(pt, 3.5, 3.5)
-            if len(pts) > 1:
-                path.moveTo(pts[0])
-                for pt in pts[1:]:
-                    path.lineTo(pt)
-                line = QColor(accent)
-                line.setAlpha(120)
-                p.setPen(QPen(line, 1.5))
-                p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawPath(path)
-        else:
-            p.setPen(text)
-            p.drawText(right, Qt.AlignmentFlag.AlignCenter, "No dated photos with an age estimate")
+            p.drawText(QRectF(0, pt.y() - 8, 36, 16), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                       f"{age:.0f}")
+        y_first = dt.datetime.fromtimestamp(x0).year
+        y_last = dt.datetime.fromtimestamp(x1).year
+        years = range(y_first, y_last + 1, max(1, (y_last - y_first) // 6 or 1))
+        for year in years:
+            t = dt.datetime(year, 1, 1).timestamp()
+            if x0 <= t <= x1:
+                pt = at(t, y0)
+                p.setPen(QPen(grid, 1))
+                p.drawLine(QPointF(pt.x(), area.top()), QPointF(pt.x(), area.bottom()))
+                p.setPen(text)
+                p.drawText(QRectF(pt.x() - 30, area.bottom() + 4, 60, 16), Qt.AlignmentFlag.AlignHCenter, str(year))
+        if len(xs) >= 2 and xs.max() > xs.min():
+            slope, icpt = np.polyfit(xs, ys, 1)
+            trend = QColor(accent)
+            trend.setAlpha(140)
+            p.setPen(QPen(trend, 2, Qt.PenStyle.DashLine))
+            p.drawLine(at(x0, slope * x0 + icpt), at(x1, slope * x1 + icpt))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(accent)
+        for x, y in zip(xs, ys):
+            p.drawEllipse(at(x, y), 4, 4)
         p.end()
 
 
-class SummaryWidget(QWidget):
-    """Average face + figures on the left, charts (or the core's rendered summary) on the right."""
+class SummaryWidget(QScrollArea):
+    """Eigenfaces and figures, the occurrence chart and age over time, in one scrollable page."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.face = QLabel(self)
-        self.face.setFixedSize(150, 150)
-        self.face.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.face.setToolTip("Average of this person's aligned faces")
-        self.figures = QLabel(self)
-        self.figures.setWordWrap(True)
+        self.setWidgetResizable(True)
+        body = QWidget(self)
+        self.setWidget(body)
+        self.mean = QLabel(body)
+        self.mean.setFixedSize(150, 150)
+        self.mean.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.mean.setToolTip("The mean of this person's aligned faces")
+        self.components = QGridLayout()
+        self.components.setSpacing(4)
+        self.figures = QLabel(body)
         self.figures.setTextFormat(Qt.TextFormat.RichText)
-        self.figures.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.charts = _Charts(self)
-        self.rendered = QLabel(self)
-        self.rendered.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.rendered.hide()
-        side = QVBoxLayout()
-        side.addWidget(self.face)
-        cap = QLabel("Average face", self)
-        cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        side.addWidget(cap)
-        side.addWidget(self.figures, 1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(side)
-        layout.addWidget(self.charts, 1)
-        layout.addWidget(self.rendered, 1)
+        self.figures.setWordWrap(True)
+        self.figures.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.chart = OccurrenceChart(body)
+        self.age = AgeChart(body)
+        left = QVBoxLayout()
+        title = QLabel("<b>Eigenfaces</b>", body)
+        left.addWidget(title)
+        left.addWidget(self.mean)
+        cap = QLabel("mean face", body)
+        cap.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        left.addWidget(cap)
+        left.addLayout(self.components)
+        left.addSpacing(8)
+        left.addWidget(self.figures)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("<b>How often each attribute appears</b>", body))
+        right.addWidget(self.chart)
+        right.addSpacing(10)
+        right.addWidget(QLabel("<b>Estimated age over time</b>", body))
+        right.addWidget(self.age)
+        right.addStretch(1)
+        row = QHBoxLayout(body)
+        row.setContentsMargins(12, 10, 12, 10)
+        row.addLayout(left)
+        row.addSpacing(18)
+        row.addLayout(right, 1)
+        self.summary: PersonSummary | None = None
         self.clear()
 
     def clear(self, message: str = "Computing summary…") -> None:
-        self.face.clear()
+        self.summary = None
+        self.mean.clear()
+        self.mean.setText("…")
+        while self.components.count():
+            item = self.components.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
         self.figures.setText(f"<i>{message}</i>")
-        self.charts.set_data({})
+        self.chart.set_sections([])
+        self.age.set_points([])
 
-    def set_summary(self, summary: PersonSummary, chart: QImage | None, face: QImage | None) -> None:
-        d = summary.data or {}
-        if face is not None:
-            self.face.setPixmap(QPixmap.fromImage(face).scaled(150, 150, Qt.AspectRatioMode.KeepAspectRatio,
+    def set_summary(self, summary: PersonSummary, mean: QImage | None, comps: list[tuple[QImage, float]]) -> None:
+        self.clear("")
+        self.summary = summary
+        if mean is not None and not mean.isNull():
+            self.mean.setPixmap(QPixmap.fromImage(mean).scaled(150, 150, Qt.AspectRatioMode.KeepAspectRatio,
                                                                Qt.TransformationMode.SmoothTransformation))
         else:
-            self.face.setText("—")
-        lines = [f"<b>{d.get('faces', 0)}</b> faces"]
-        if d.get("age_median") is not None:
-            lo, hi = d.get("age_range") or (None, None)
-            rng = f" (range {lo:.0f}–{hi:.0f})" if lo is not None else ""
-            lines.append(f"Age about <b>{d['age_median']:.0f}</b>{rng}")
-        if d.get("male_share") is not None:
-            m = float(d["male_share"])
-            lines.append(f"Looks <b>{'male' if m >= 0.5 else 'female'}</b> in {max(m, 1 - m):.0%} of faces")
-        poses = d.get("poses") or {}
-        if poses:
-            lines.append("Poses: " + ", ".join(f"{k} {v}" for k, v in poses.items()))
+            self.mean.setText("—")
+        for i, (img, share) in enumerate(comps[:6]):
+            tile = QLabel(self.widget())
+            tile.setPixmap(QPixmap.fromImage(img).scaled(46, 46, Qt.AspectRatioMode.KeepAspectRatio,
+                                                         Qt.TransformationMode.SmoothTransformation))
+            tile.setToolTip(f"Component {i + 1}: {share:.0%} of the variation between the faces")
+            self.components.addWidget(tile, i // 3, i % 3)
+        s = summary
+        lines = [f"<b>{s.face_count}</b> faces in <b>{s.photo_count}</b> photos"]
+        if s.first_date:
+            lines.append(f"from {s.first_date} to {s.last_date}")
+        if s.mean_age is not None:
+            lines.append(f"mean estimated age <b>{s.mean_age:.0f}</b>")
+        if s.age_trend_per_year is not None:
+            lines.append(f"age trend {s.age_trend_per_year:+.2f} years per year")
         self.figures.setText("<br>".join(lines))
-        if chart is not None and not chart.isNull():
-            self.rendered.setPixmap(QPixmap.fromImage(chart))
-            self.rendered.show()
-            self.charts.hide()
-        else:
-            self.rendered.hide()
-            self.charts.show()
-            self.charts.set_data(d)
+        self.chart.set_sections(s.sections)
+        self.age.set_points(s.age_over_time)

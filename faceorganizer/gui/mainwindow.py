@@ -1,0 +1,399 @@
+"""The main window: assembles the sidebar, the central pages, the filter dock, menus, toolbar and status bar.
+
+Behaviour lives elsewhere: pages and flows in :mod:`gui.pages`, edits in :mod:`gui.edits`, the import in
+:mod:`gui.views.imports`. Window geometry and the last view are kept in ``QSettings`` (window state only);
+the library path is a user setting (``faceorganizer.settings``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
+                               QToolBar, QWidget)
+
+from faceorganizer import __version__
+from faceorganizer.gui import icons
+from faceorganizer.gui.errors import ErrorReporter
+from faceorganizer.gui.pages import Pages
+from faceorganizer.gui.session import Session
+from faceorganizer.gui.views.filters import FilterPanel
+from faceorganizer.gui.views.find_photo import FindInPhotoDialog
+from faceorganizer.gui.views.imports import ImportController, SkippedDialog
+from faceorganizer.gui.views.review import ReviewDialog, SplitDialog
+from faceorganizer.gui.views.settings_dialog import SettingsDialog
+from faceorganizer.gui.views.sidebar import Sidebar
+from faceorganizer.gui.views.status import JobStatus
+from faceorganizer.gui.workers import StallMeter
+from faceorganizer.library import Library
+
+PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
+VIEW_KINDS = ("photos", "people", "unsorted", "search")
+
+
+class MainWindow(QMainWindow):
+    """One window on one library."""
+
+    def __init__(self, library: Library, *, restore: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.errors = ErrorReporter(self)
+        self.session = Session(library, self.errors, self)
+        self.stall = StallMeter(parent=self)
+        self.setWindowTitle(f"FaceOrganizer — {library.folder}")
+        self.setWindowIcon(icons.app_icon())
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+
+        self.stack = QStackedWidget(self)
+        self.setCentralWidget(self.stack)
+        self.pages = Pages(self.session, self.stack, self)
+        self.sidebar = Sidebar(self.session.reader, self)
+        self.sidebar.selected.connect(self._sidebar_selected)
+        self.sidebar.faces_dropped.connect(lambda faces, pid: self.session.edits.move(faces, pid))
+        self.nav_dock = self._dock("Navigation", "navigation", self.sidebar, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.filters = FilterPanel(self.session, self)
+        self.filters.changed.connect(self.pages.set_filter)
+        self.filter_dock = self._dock("Filter", "filter", self.filters, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.job_status = JobStatus(self)
+        self.stats = QLabel(self)
+        self.statusBar().addWidget(self.stats)
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.importer = ImportController(self.session, self.job_status, self)
+        self.importer.finished.connect(self._import_finished)
+        self.session.nav.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.session.edits.applied.connect(lambda text, _r: self.statusBar().showMessage(f"Done: {text}", 4000))
+        self.pages.refreshed.connect(self._refresh_chrome)
+        self.pages.page_changed.connect(self._page_changed)
+        self.pages.people.review_requested.connect(self.review)
+        self.pages.people.split_requested.connect(self.split)
+        self.pages.person.review_requested.connect(self.review)
+        self.pages.person.split_requested.connect(self.split)
+        self.skipped_dialog: SkippedDialog | None = None
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self.resize(1280, 820)
+        self._refresh_chrome()
+        start_view = "people"
+        if restore:
+            start_view = self._restore_state()
+        self.show_view(start_view if start_view in VIEW_KINDS else "people")
+
+    # ------------------------------------------------------------------ assembly
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Callable, shortcut: str | QKeySequence.StandardKey | None = None,
+                tip: str = "", icon: str | None = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setToolTip(tip)
+            act.setStatusTip(tip)
+        if icon:
+            act.setIcon(icons.icon(icon))
+            act.setData(icon)
+        act.triggered.connect(lambda _checked=False: slot())
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        a = self._action
+        stack = self.session.edits.stack
+        self.act_add_folder = a("&Add folder…", self.add_folder_dialog, "Ctrl+O",
+                                "Import a folder of photos (it is scanned in the background)", "add-folder")
+        self.act_add_photos = a("Add &photos…", self.add_photos_dialog, "Ctrl+Shift+O", "Import single photos")
+        self.act_find_photo = a("&Find person in photo…", self.find_in_photo_dialog, "Ctrl+Shift+F",
+                                "Pick a face in any photo and find that person in the library", "find-in-photo")
+        self.act_report = a("Import &report…", self.show_import_report, None,
+                            "Files that were not imported, and folders that are offline")
+        self.act_settings = a("&Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences,
+                              "Thresholds, devices and file options", "settings")
+        if self.act_settings.shortcut().isEmpty():
+            self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
+        self.act_quit = a("&Quit", self.close, "Ctrl+Q", "Quit FaceOrganizer")
+        self.act_undo = stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
+        self.act_undo.setIcon(icons.icon("undo"))
+        self.act_undo.setData("undo")
+        self.act_redo = stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.act_redo.setIcon(icons.icon("redo"))
+        self.act_redo.setData("redo")
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_rename = a("Re&name person", self._rename, "F2", "Rename the selected person", "rename")
+        self.act_merge = a("&Merge people", self.pages.people.merge_selected, "Ctrl+M",
+                           "Merge the selected people into one", "merge")
+        self.act_review = a("&Is this…? Review", self._review_current, "Ctrl+R",
+                            "Review faces that are probably the selected person (Y/N/S)", "review")
+        self.act_split = a("&Split person…", self._split_current, None, "Split the selected person in two", "split")
+        self.act_hide = a("&Hide person", self.pages.people.hide_selected, "Ctrl+H", "Hide or show the selected "
+                          "people", "hide")
+        self.act_views = []
+        for i, (kind, label, icon) in enumerate([("photos", "All &photos", "photos"), ("people", "&People", "people"),
+                                                 ("unsorted", "&Unsorted faces", "unsorted"),
+                                                 ("search", "&Search results", "search")], 1):
+            act = a(label, lambda k=kind: self.show_view(k), f"Ctrl+{i}", f"Show {label.replace('&', '').lower()}",
+                    icon)
+            self.act_views.append(act)
+        self.act_back = a("&Back", self.pages.back, QKeySequence.StandardKey.Back, "Back to the previous view")
+        self.act_refresh = a("&Refresh", self.pages.refresh_now, "F5", "Re-read the library", "refresh")
+        self.act_filter = self.filter_dock.toggleViewAction()
+        self.act_filter.setText("&Filter panel")
+        self.act_filter.setShortcut(QKeySequence("Ctrl+L"))
+        self.act_filter.setIcon(icons.icon("filter"))
+        self.act_filter.setData("filter")
+        self.act_filter.setToolTip("Show or hide the filter panel (Ctrl+L)")
+        self.act_nav = self.nav_dock.toggleViewAction()
+        self.act_nav.setText("&Navigation panel")
+        self.act_cancel = a("&Cancel job", self._cancel_jobs, None, "Stop the running import", "cancel")
+        self.act_about = a("&About FaceOrganizer", self.about, None, "Version and where data is kept")
+        self.act_shortcuts = a("&Keyboard shortcuts", self.shortcuts_help, "F1", "All keyboard shortcuts")
+        self.act_logs = a("Open &log folder", self._open_logs, None, "The folder holding the log files")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        m.addActions([self.act_add_folder, self.act_add_photos])
+        m.addSeparator()
+        m.addAction(self.act_find_photo)
+        m.addAction(self.act_report)
+        m.addSeparator()
+        m.addAction(self.act_settings)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = bar.addMenu("&Edit")
+        m.addActions([self.act_undo, self.act_redo])
+        m.addSeparator()
+        m.addActions([self.act_rename, self.act_merge, self.act_hide])
+        m = bar.addMenu("&View")
+        m.addActions(self.act_views)
+        m.addSeparator()
+        m.addActions([self.act_back, self.act_refresh])
+        m.addSeparator()
+        m.addActions([self.act_nav, self.act_filter])
+        m = bar.addMenu("&People")
+        m.addActions([self.act_review, self.act_split, self.act_merge, self.act_rename, self.act_hide])
+        m = bar.addMenu("&Help")
+        m.addActions([self.act_shortcuts, self.act_logs, self.act_about])
+        for menu in bar.findChildren(type(m)):
+            menu.setToolTipsVisible(True)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addActions([self.act_add_folder, self.act_find_photo])
+        tb.addSeparator()
+        tb.addActions([self.act_undo, self.act_redo])
+        tb.addSeparator()
+        tb.addActions(self.act_views[:3])
+        tb.addSeparator()
+        tb.addAction(self.act_filter)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+    # ------------------------------------------------------------------ views
+    def show_view(self, kind: str, ident: object = None) -> None:
+        self.pages.show(kind, ident)
+
+    def _sidebar_selected(self, kind: str, ident: object) -> None:
+        self.pages.show(kind, ident)
+
+    def _page_changed(self, kind: str, ident: object) -> None:
+        if kind != "photo":
+            self.sidebar.select(kind, ident)
+        target = {"photos": "photos", "folder": "photos in this folder", "people": "people (who have such faces)",
+                  "person": "this person's faces", "unsorted": "unsorted faces", "search": "search results",
+                  "photo": "nothing (photo viewer)"}.get(kind, kind)
+        self.filters.set_target(target)
+        on_people = kind == "people"
+        for act in (self.act_merge, self.act_hide):
+            act.setEnabled(on_people)
+
+    def _refresh_chrome(self) -> None:
+        counts = self.session.reader.counts()
+        self.stats.setText(f"{counts['photos']:,} photos · {counts['faces']:,} faces · {counts['people']:,} people"
+                           + (f" · {counts['skipped']:,} skipped" if counts["skipped"] else ""))
+        self.sidebar.refresh()
+        self.filters.reload_choices()
+
+    # ------------------------------------------------------------------ import
+    def import_paths(self, paths: Sequence[str | os.PathLike]):
+        """Import folders and photos: the code path of File ▸ Add folder… and of drag-and-drop."""
+        return self.importer.import_paths(paths)
+
+    def add_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add folder", str(Path.home()))
+        if folder:
+            self.import_paths([folder])
+
+    def add_photos_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", str(Path.home()), PHOTO_FILTER)
+        if files:
+            self.import_paths(files)
+
+    def _import_finished(self, progress: object) -> None:
+        self.pages.refresh_now()
+        self._refresh_chrome()
+        skipped = list(getattr(progress, "skipped", []) or [])
+        offline = self.session.reader.offline_roots()
+        if skipped or offline:
+            self.show_import_report(skipped, offline)
+
+    def show_import_report(self, skipped: list | None = None, offline: list | None = None) -> SkippedDialog:
+        if skipped is None:
+            skipped = self.session.reader.skipped()
+        if offline is None:
+            offline = self.session.reader.offline_roots()
+        if self.skipped_dialog is not None:
+            self.skipped_dialog.close()
+        self.skipped_dialog = SkippedDialog(skipped, offline, self)
+        self.skipped_dialog.destroyed.connect(lambda: setattr(self, "skipped_dialog", None))
+        self.skipped_dialog.show()
+        return self.skipped_dialog
+
+    def _cancel_jobs(self) -> None:
+        self.importer.cancel()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: ANN001
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: ANN001
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.import_paths(paths)
+            event.acceptProposedAction()
+
+    # ------------------------------------------------------------------ people actions
+    def _rename(self) -> None:
+        if self.pages.kind == "person":
+            self.pages.person.rename()
+        else:
+            self.show_view("people") if self.pages.kind != "people" else None
+            self.pages.people.rename_selected()
+
+    def _current_person(self) -> int | None:
+        if self.pages.kind == "person":
+            return self.pages.person.person_id
+        if self.pages.kind == "people":
+            return self.pages.people.view.current_id()
+        return None
+
+    def _review_current(self) -> None:
+        pid = self._current_person()
+        if pid is not None:
+            self.review(pid)
+
+    def _split_current(self) -> None:
+        pid = self._current_person()
+        if pid is not None:
+            self.split(pid)
+
+    def review(self, person_id: int) -> ReviewDialog:
+        dialog = ReviewDialog(self.session, person_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def split(self, person_id: int) -> SplitDialog:
+        dialog = SplitDialog(self.session, person_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # ------------------------------------------------------------------ find person in photo
+    def find_in_photo_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Find person in photo", str(Path.home()), PHOTO_FILTER)
+        if path:
+            self.find_in_photo(path)
+
+    def find_in_photo(self, path: str, face_index: int | None = None) -> FindInPhotoDialog | None:
+        """Pick a face of an outside photo (dialog), or search face ``face_index`` directly."""
+        if face_index is not None:
+            self.pages.find_in_file(path, face_index)
+            return None
+        dialog = FindInPhotoDialog(self.session, path, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: dialog.chosen is not None and self.pages.find_in_file(path, dialog.chosen))
+        dialog.open()
+        return dialog
+
+    # ------------------------------------------------------------------ settings, help
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.library.settings, self)
+        if dialog.exec():
+            self.library.settings = dialog.settings
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About FaceOrganizer",
+                          f"<b>FaceOrganizer {__version__}</b><br>Find, group and search the people in your photos, "
+                          f"locally.<br><br>Library: {self.library.folder}")
+
+    def shortcuts_help(self) -> None:
+        lines = []
+        for act in self.findChildren(QAction):
+            if not act.shortcut().isEmpty() and act.text():
+                lines.append(f"<tr><td>{act.text().replace('&', '')}</td>"
+                             f"<td><b>{act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}</b></td></tr>")
+        extra = ("<tr><td>Review: yes / no / skip</td><td><b>Y / N / S</b></td></tr>"
+                 "<tr><td>Not this person (in a face grid)</td><td><b>Del</b></td></tr>"
+                 "<tr><td>Photo viewer: previous / next / fit</td><td><b>← / → / 0</b></td></tr>")
+        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(sorted(set(lines))) + extra
+                                + "</table>")
+
+    def _open_logs(self) -> None:
+        from faceorganizer import paths
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+
+    # ------------------------------------------------------------------ state, palette, shutdown
+    def _qsettings(self) -> QSettings:
+        return QSettings("FaceOrganizer", "FaceOrganizer")
+
+    def _restore_state(self) -> str:
+        qs = self._qsettings()
+        geometry = qs.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = qs.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        return str(qs.value("window/view", "people"))
+
+    def save_state(self) -> None:
+        qs = self._qsettings()
+        qs.setValue("window/geometry", self.saveGeometry())
+        qs.setValue("window/state", self.saveState())
+        kind = self.pages.kind if self.pages.kind in VIEW_KINDS else "people"
+        qs.setValue("window/view", kind)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            icons.clear_cache()
+            for act in self.findChildren(QAction):
+                name = act.data()
+                if isinstance(name, str) and name:
+                    act.setIcon(icons.icon(name))
+        super().changeEvent(event)
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001
+        self.save_state()
+        self.pages.timer.stop()
+        self.importer.cancel()
+        self.session.close()
+        super().closeEvent(event)

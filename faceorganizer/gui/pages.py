@@ -1,0 +1,179 @@
+"""The central stack of views and the flows between them: navigation, refresh, filters, searches.
+
+The main window assembles widgets and actions; this object decides which page shows what, keeps a back
+history, re-reads the visible page when the library changed (polling ``PRAGMA data_version`` once a second,
+which also catches the import's commits), applies the filter to whichever page is shown, and runs searches.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QStackedWidget, QWidget
+
+from faceorganizer.gui import core
+from faceorganizer.gui.models import Hit
+from faceorganizer.gui.session import Session
+from faceorganizer.gui.views.faces import FaceGrid
+from faceorganizer.gui.views.filters import FilterResult
+from faceorganizer.gui.views.people import PeoplePage
+from faceorganizer.gui.views.person import PERSON_FACES, PersonPage
+from faceorganizer.gui.views.photos import PhotoGrid, PhotoViewer
+from faceorganizer.gui.views.search import SearchPage
+
+REFRESH_MS = 1000
+UNSORTED = "a.face_id IS NULL"
+
+
+class Pages(QObject):
+    """Owns the page widgets inside ``stack``. ``page_changed(kind, ident)`` follows every switch."""
+
+    page_changed = Signal(str, object)
+    refreshed = Signal()
+
+    def __init__(self, session: Session, stack: QStackedWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.stack = stack
+        self.photos = PhotoGrid(session)
+        self.people = PeoplePage(session)
+        self.person = PersonPage(session)
+        self.unsorted = FaceGrid(session)
+        self.search = SearchPage(session)
+        self.viewer = PhotoViewer(session)
+        for w in (self.photos, self.people, self.person, self.unsorted, self.search, self.viewer):
+            stack.addWidget(w)
+        self.kind = "people"
+        self.ident: Any = None
+        self.history: list[tuple[str, Any]] = []
+        self.filter = FilterResult()
+        self._stale: set[str] = set()
+        self._loaded: set[str] = set()
+        self._version = -1
+        self.person.back_requested.connect(lambda: self.show("people"))
+        self.viewer.closed.connect(self.back)
+        self.viewer.face_clicked.connect(self._face_clicked)
+        nav = session.nav
+        nav.open_person.connect(lambda pid: self.show("person", pid))
+        nav.open_photo.connect(self.open_photo)
+        nav.find_face.connect(self.find_face)
+        session.edits.changed.connect(self.refresh_now)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self._poll)
+        self.timer.start()
+
+    # ------------------------------------------------------------------ navigation
+    def widget(self, kind: str) -> QWidget:
+        return {"photos": self.photos, "folder": self.photos, "people": self.people, "person": self.person,
+                "unsorted": self.unsorted, "search": self.search, "photo": self.viewer}[kind]
+
+    def show(self, kind: str, ident: Any = None, *, remember: bool = True) -> None:
+        if remember and (kind, ident) != (self.kind, self.ident) and self.kind != "photo":
+            self.history.append((self.kind, self.ident))
+            del self.history[:-50]
+        same = (kind, ident) == (self.kind, self.ident) and kind in self._loaded
+        self.kind, self.ident = kind, ident
+        w = self.widget(kind)
+        self.stack.setCurrentWidget(w)
+        if not same or kind in self._stale:
+            self._load(kind, ident)
+        self.page_changed.emit(kind, ident)
+        w.setFocus()
+
+    def back(self) -> None:
+        if self.history:
+            kind, ident = self.history.pop()
+            self.show(kind, ident, remember=False)
+
+    def _load(self, kind: str, ident: Any) -> None:
+        self._stale.discard(kind)
+        self._loaded.add(kind)
+        where, params = (self.filter.where or ""), list(self.filter.params)
+        if kind in ("photos", "folder"):
+            pw, pp = self.filter.photo_where()
+            if kind == "folder" and ident:
+                from faceorganizer.scan.discover import path_to_text
+
+                prefix = path_to_text(str(ident)).rstrip(os.sep) + os.sep
+                pw, pp = f"({pw}) AND substr(p.path, 1, ?) = ?", [*pp, len(prefix), prefix]
+            self.photos.set_query(pw, pp, (where, params))
+        elif kind == "people":
+            self.people.set_face_filter(where, params)
+        elif kind == "unsorted":
+            self.unsorted.set_query(f"{UNSORTED} AND ({where})" if where else UNSORTED,
+                                    params, "COALESCE(p.taken_at, p.imported_at) DESC, f.id")
+        elif kind == "person":
+            self.person.show_person(int(ident))
+            if where:
+                self.person.faces.set_query(f"{PERSON_FACES} AND ({where})", [int(ident), *params])
+        elif kind == "search":
+            self.search.set_face_filter(where, params)
+
+    def open_photo(self, photo_id: int, face_id: int = 0) -> None:
+        sequence = self.photos.photo_ids() if self.kind in ("photos", "folder") else None
+        if self.kind != "photo":
+            self.history.append((self.kind, self.ident))
+        self.kind, self.ident = "photo", photo_id
+        self.stack.setCurrentWidget(self.viewer)
+        self.viewer.show_photo(photo_id, face_id, sequence)
+        self.page_changed.emit("photo", photo_id)
+        self.viewer.setFocus()
+
+    def _face_clicked(self, face_id: int) -> None:
+        card = self.session.reader.face_cards([face_id]).get(face_id)
+        if card is not None and card.person_id is not None:
+            self.show("person", card.person_id)
+        elif card is not None:
+            self.find_face(face_id)
+
+    # ------------------------------------------------------------------ refresh
+    def _poll(self) -> None:
+        version = self.session.reader.data_version()
+        if version != self._version:
+            self._version = version
+            self.refresh_now()
+
+    def refresh_now(self) -> None:
+        """Re-read the visible page now; the others re-read when next shown."""
+        self._stale.update({"photos", "folder", "people", "unsorted", "person", "search"} - {self.kind})
+        w = self.stack.currentWidget()
+        if hasattr(w, "refresh"):
+            w.refresh()
+        self.refreshed.emit()
+
+    # ------------------------------------------------------------------ filter
+    def set_filter(self, result: FilterResult) -> None:
+        self.filter = result
+        self._stale.update({"photos", "folder", "people", "unsorted", "person", "search"})
+        if self.kind != "photo":
+            self._load(self.kind, self.ident)
+
+    # ------------------------------------------------------------------ search
+    def find_face(self, face_id: int) -> None:
+        """Find this person: faces like ``face_id``, ranked, on the search page."""
+        card = self.session.reader.face_cards([face_id]).get(face_id)
+        who = card.person_label if card and card.person_id else "this face"
+        description = f"Faces like <b>{who}</b> (face {face_id})"
+        self.search.set_pending(description, f"face:{face_id}")
+        self.show("search")
+        library = self.session.library
+        self.session.start("Search", lambda _c: core.search_face(library, face_id),
+                           on_done=lambda hits: self.search.set_results(description, hits, f"face:{face_id}"),
+                           context="Find this person")
+
+    def find_in_file(self, path: str, face_index: int) -> None:
+        """Find the person of face ``face_index`` of an outside photo."""
+        name = os.path.basename(path)
+        description = f"Faces like face {face_index + 1} of <b>{name}</b>"
+        self.search.set_pending(description, f"file:{path}")
+        self.show("search")
+        library = self.session.library
+
+        def done(hits: list[Hit]) -> None:
+            self.search.set_results(description, hits, f"file:{path}")
+
+        self.session.start("Search", lambda _c: core.search_image(library, path, face_index), on_done=done,
+                           context="Find person in photo")
