@@ -289,6 +289,14 @@ def _values_by_owner(owner: NDArray[np.int64], values: NDArray[np.int64]) -> lis
     return [(int(g[0, 0]), g[:, 1]) for g in np.split(pairs, cut)]
 
 
+def _member(keys: NDArray[np.int64], sorted_set: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """``np.isin(keys, sorted_set)`` for a sorted unique set, in O(len(keys) · log len(set))."""
+    if sorted_set.size == 0:
+        return np.zeros(keys.size, bool)
+    at = np.minimum(np.searchsorted(sorted_set, keys), sorted_set.size - 1)
+    return sorted_set[at] == keys
+
+
 def _agglomerate(
     state: _Clusters,
     eu: NDArray[np.int64],
@@ -342,19 +350,26 @@ def _agglomerate(
         np.minimum.at(nearest, src[at_best], dst[at_best])  # ties: the lowest cluster id
         u = np.flatnonzero(nearest < n)
         v = nearest[u]
+        banned = np.empty(0, np.int64)
         if forbid_key.size:
             # A cluster whose nearest is kept apart from it waits a round: that edge leaves the graph (the
             # pair stays forbidden for good) and its next nearest is found. Checking only these chosen
             # edges, not all edges, keeps thousands of same-photo pairs cheap.
             check = np.flatnonzero(has_forbid[u] & has_forbid[v])
-            banned = check[np.isin(u[check] * n + v[check], forbid_key)]
+            banned = check[_member(u[check] * n + v[check], forbid_key)]
             if banned.size:
                 nearest[u[banned]] = n
-                bad = np.isin(np.minimum(eu, ev) * n + np.maximum(eu, ev),
-                              np.minimum(u[banned], v[banned]) * n + np.maximum(u[banned], v[banned]))
-                eu, ev, dist = eu[~bad], ev[~bad], dist[~bad]
+                touched = np.zeros(n, bool)
+                touched[u[banned]] = True
+                near = np.flatnonzero(touched[eu] | touched[ev])
+                ban_key = np.unique(np.concatenate([u[banned] * n + v[banned], v[banned] * n + u[banned]]))
+                alive = np.ones(eu.size, bool)
+                alive[near[_member(eu[near] * n + ev[near], ban_key)]] = False
+                eu, ev, dist = eu[alive], ev[alive], dist[alive]
         mutual = (nearest[v] == u) & (u < v)
         u, v = u[mutual], v[mutual]
+        if u.size == 0 and banned.size:
+            continue  # forbidden edges left the graph: the next round sees the rest
         if u.size == 0:  # only possible through float ties; the globally closest usable edge is safe
             t = int(np.argmin(val))
             u, v = np.array([min(src[t], dst[t])]), np.array([max(src[t], dst[t])])

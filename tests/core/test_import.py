@@ -26,7 +26,7 @@ from PIL import Image
 
 from faceorganizer.library import Library
 
-FACE = "identities/biden/img1.jpg"  # one clear frontal face
+FACE = "identities/biden/biden.jpg"  # one clear frontal face
 
 
 def _face_image(shared: Path, name: str = FACE) -> Image.Image:

@@ -85,13 +85,24 @@ def test_duplicate_ids_are_refused(faces):
         index.add([10**9], x[:1, :64])
 
 
+@pytest.fixture(scope="module")
+def saved(faces, tmp_path_factory) -> dict[str, tuple[FaceIndex, object]]:
+    """One index of each kind, saved once (IVF-PQ training is the slow part)."""
+    ids, x = faces
+    out = {}
+    for kind in ("exact", "ivf", "ivfpq"):
+        index = FaceIndex(ids, x, kind=kind, fingerprint="faces=3000;model=dlib")
+        path = tmp_path_factory.mktemp(kind) / "faces.idx"
+        index.save(path)
+        out[kind] = (index, path)
+    return out
+
+
 @pytest.mark.parametrize("kind", ["exact", "ivf", "ivfpq"])
 @pytest.mark.parametrize("mmap", [True, False])
-def test_save_load_round_trip(faces, tmp_path, kind, mmap):
+def test_save_load_round_trip(faces, saved, kind, mmap):
     ids, x = faces
-    index = FaceIndex(ids, x, kind=kind, fingerprint="faces=3000;model=dlib")
-    path = tmp_path / "faces.idx"
-    index.save(path)
+    index, path = saved[kind]
     assert FaceIndex.read_fingerprint(path) == "faces=3000;model=dlib"
     loaded = FaceIndex.load(path, fingerprint="faces=3000;model=dlib", mmap=mmap)
     assert (loaded.kind, len(loaded), loaded.nprobe, loaded.refine) == (IndexKind(kind), len(index), index.nprobe,
