@@ -29,6 +29,8 @@ from faceorganizer.store.schema import schema_version
 if TYPE_CHECKING:
     from faceorganizer.pipeline.analyzer import FaceAnalyzer
     from faceorganizer.people.grouping import Explanation, GroupingResult
+    from faceorganizer.pipeline.analyzer import AnalyzedFace
+    from faceorganizer.search.service import SearchHit, SearchService
     from faceorganizer.scan.importer import ImportJob
 
 log = logging.getLogger("faceorganizer.library")
@@ -63,6 +65,7 @@ class Library:
         self.settings = settings
         self.lock = threading.RLock()
         self._analyzer: FaceAnalyzer | None = None
+        self._search: SearchService | None = None
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -118,8 +121,10 @@ class Library:
         """The face pipeline, loaded on first use (raises a clear error when models are missing)."""
         with self.lock:
             if self._analyzer is None:
+                from faceorganizer.models.install import ensure_models
                 from faceorganizer.pipeline.analyzer import FaceAnalyzer
 
+                ensure_models(auto_install=True)
                 self._analyzer = FaceAnalyzer.from_settings(self.settings)
             return self._analyzer
 
@@ -172,6 +177,101 @@ class Library:
 
         return ImportJob(self, roots, cancel=cancel, workers=workers)
 
+    # ----------------------------------------------------------------- find this person
+    @property
+    def search_service(self) -> SearchService:
+        from faceorganizer.search.service import SearchService
+
+        with self.lock:
+            if self._search is None:
+                self._search = SearchService(self.db, self.cache_dir)
+            return self._search
+
+    def search_face(self, face_id: int, *, top: int = 50, threshold: float | None = None,
+                    where: str | None = None, params: list | tuple = (), calibrated: bool | None = None
+                    ) -> list[SearchHit]:
+        """Faces most like a library face (itself excluded), best first."""
+        with self.lock:
+            service = self.search_service
+            return service.search_vector(
+                service.face_vector(face_id), top=top, exclude_face=face_id, where=where, params=params,
+                threshold=self.settings.search_threshold if threshold is None else threshold,
+                calibrated=self.settings.calibrated_scores if calibrated is None else calibrated)
+
+    def query_faces(self, path: str | Path) -> list[AnalyzedFace]:
+        """Faces detected in an external photo, left to right (as numbered for ``--face``)."""
+        analysis = self.analyzer.analyze_file(path)
+        return sorted(analysis.faces, key=lambda f: f.box[0])
+
+    def search_image(self, path: str | Path, *, face_index: int | None = None, top: int = 50,
+                     threshold: float | None = None, where: str | None = None, params: list | tuple = (),
+                     calibrated: bool | None = None) -> list[SearchHit]:
+        """Faces most like a face of an external photo (largest face unless ``face_index``), best first.
+
+        The query is embedded exactly like an imported face (same alignment, same flip fusion setting).
+        Raises :class:`NoFaceError` when the photo holds no face.
+        """
+        from faceorganizer.search.service import pick_face
+
+        face = pick_face(self.query_faces(path), face_index, str(path))
+        vector = self.analyzer.embed([face])[0]
+        with self.lock:
+            return self.search_service.search_vector(
+                vector, top=top, where=where, params=params,
+                threshold=self.settings.search_threshold if threshold is None else threshold,
+                calibrated=self.settings.calibrated_scores if calibrated is None else calibrated)
+
+    def photos_with(self, with_people: list[int], without_people: list[int] = ()) -> list[int]:
+        """Photos showing all of ``with_people`` and none of ``without_people``."""
+        with self.lock:
+            return self.search_service.photos_with_people(with_people, list(without_people))
+
+    def update_codes(self) -> int:
+        """Fit/refresh the 32-bit face codes (import does this itself)."""
+        with self.lock:
+            return self.search_service.ensure_codes()
+
+    # ----------------------------------------------------------------- attributes
+    def tag(self, face_ids: list[int], name: str, value: bool = True) -> int:
+        """Teach an attribute: the faces have it (or not, ``value=False``). Journaled."""
+        from faceorganizer.attributes import taught
+
+        with self.lock:
+            return taught.tag(self.db, face_ids, name, value)
+
+    def untag(self, face_ids: list[int], name: str) -> int:
+        from faceorganizer.attributes import taught
+
+        with self.lock:
+            return taught.untag(self.db, face_ids, name)
+
+    def predict_attribute(self, name: str, k: int = 10) -> int:
+        """Predict a taught attribute for every other face (code look-up table + k-NN vote)."""
+        from faceorganizer.attributes import taught
+
+        with self.lock:
+            return taught.predict(self.db, name, k=k)
+
+    def taught_attributes(self) -> list[str]:
+        from faceorganizer.attributes import taught
+
+        with self.lock:
+            return taught.attribute_names(self.db)
+
+    def attribute_clustering(self, n: int, features: list[str], **options: Any) -> Any:
+        """Group faces by attribute vectors with k-means, agglomerative and DBSCAN (silhouette each)."""
+        from faceorganizer.attributes.grouping import cluster_attributes
+
+        with self.lock:
+            return cluster_attributes(self.db, n, features, **options)
+
+    def summary(self, face_ids: list[int], out_dir: Path, title: str | None = None) -> dict[str, Path]:
+        """Attribute chart, eigenface and age-over-time images (PNG) of a set of faces."""
+        from faceorganizer.attributes.summary import render_summary
+
+        with self.lock:
+            return render_summary(self.db, face_ids, out_dir, title=title)
+
     # ----------------------------------------------------------------- people
     def recluster(self, threshold: float | None = None, *, n_people: int | None = None) -> GroupingResult:
         """Re-group automatic faces (names, confirmed faces and rejections are kept)."""
@@ -212,6 +312,12 @@ class Library:
 
         with self.lock:
             return explain(self.db, face_id)
+
+    def reembed_job(self, *, cancel: threading.Event | None = None) -> Iterator[Any]:
+        """Re-embed faces of an older model (after a model or flip-fusion change); names and edits stay."""
+        from faceorganizer.scan.reembed import reembed_job
+
+        return reembed_job(self, cancel=cancel)
 
     # ----------------------------------------------------------------- edits (journaled, undoable)
     def rename(self, person_id: int, name: str | None) -> int:

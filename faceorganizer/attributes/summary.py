@@ -8,7 +8,7 @@
 - the attribute-occurrence chart: how often each attribute appears (% smiling, poses, gender, age brackets,
   dominant expressions, and every taught attribute), each out of the faces where it is known;
 - eigenfaces: the mean aligned face and the first principal components of the set's aligned 150×150 chips
-  (decoded from ``faces.chip``, resized to ``size``×``size``, grey or colour), via an SVD of the centred
+  (decoded from ``face_chips.chip``, resized to ``size``×``size``, grey or colour), via an SVD of the centred
   pixels. The mean shows the typical face; each component a direction the faces vary along (light, pose,
   expression, ...), with the share of the variance it explains.
 
@@ -118,6 +118,7 @@ def _rows(db: sqlite_utils.Database, face_ids: Sequence[int], columns: str) -> l
         chunk = ids[start:start + 500]
         marks = ",".join("?" for _ in chunk)
         out += list(db.query(f"SELECT {columns} FROM faces f JOIN photos p ON p.id = f.photo_id "
+                             f"LEFT JOIN face_chips c ON c.face_id = f.id "
                              f"WHERE f.id IN ({marks}) ORDER BY f.id", chunk))
     return out
 
@@ -196,7 +197,7 @@ def summary_data(db: sqlite_utils.Database, face_ids: Sequence[int], *, eigenfac
                  n_components: int = EIGENFACE_COMPONENTS) -> GroupSummary:
     """The numbers of a summary of ``face_ids`` (unknown ids are ignored)."""
     rows = _rows(db, face_ids, "f.id, f.photo_id, f.age, f.gender, f.smile, f.pose, f.expression, p.taken_at"
-                 + (", f.chip" if eigenfaces else ""))
+                 + (", c.chip" if eigenfaces else ""))
     per_photo: dict[int, tuple[str | None, list[float]]] = {}
     for r in rows:
         date = r["taken_at"][:10] if r["taken_at"] else None
@@ -318,7 +319,7 @@ def _subtitle(summary: GroupSummary) -> str:
 
 def render_chart(summary: GroupSummary, path: Path, title: str = "Faces") -> Path:
     """The attribute-occurrence chart: a horizontal bar per attribute, grouped in titled sections."""
-    width, pad, label_w, value_w, row_h, head_h = 760, 28, 170, 120, 24, 34
+    width, pad, label_w, value_w, row_h, head_h = 760, 28, 170, 136, 24, 34
     sections = [s for s in summary.sections if s.bars]
     height = 86 + sum(head_h + row_h * len(s.bars) + 10 for s in sections) + pad
     c = _Canvas(width, height)
@@ -340,8 +341,8 @@ def render_chart(summary: GroupSummary, path: Path, title: str = "Faces") -> Pat
             c.text((bar_x0 - 12, mid), bar.label, px=13, anchor="rm")
             c.rect((bar_x0, mid - 7, bar_x1, mid + 7), _TRACK, radius=3)
             c.rect((bar_x0, mid - 7, bar_x0 + (bar_x1 - bar_x0) * bar.fraction, mid + 7), colour, radius=3)
-            c.text((bar_x1 + 12, mid), f"{100 * bar.fraction:.0f}%", px=13, bold=True, anchor="lm")
-            c.text((bar_x1 + 56, mid), f"{bar.count}/{bar.total}", px=11, fill=_MUTED, anchor="lm")
+            c.text((bar_x1 + 54, mid), f"{100 * bar.fraction:.0f}%", px=13, bold=True, anchor="rm")
+            c.text((bar_x1 + 64, mid), f"{bar.count}/{bar.total}", px=11, fill=_MUTED, anchor="lm")
             y += row_h
         y += 10
     return c.save(path)
@@ -411,7 +412,9 @@ def render_age_over_time(summary: GroupSummary, path: Path, title: str = "Faces"
         c.text((width / 2, (86 + height - pad) / 2), "no dates to plot", px=15, fill=_MUTED, anchor="mm")
         return c.save(path)
     trend = summary.age_trend_per_year
-    sub = f"{len(points)} dated photos, {summary.first_date} – {summary.last_date}"
+    when = summary.first_date if summary.first_date == summary.last_date \
+        else f"{summary.first_date} – {summary.last_date}"
+    sub = f"{len(points)} dated photo{'s' * (len(points) != 1)}, {when}"
     if trend is not None:
         sub += f" · trend {trend:+.1f} years of age per year"
     if summary.undated_photos:
@@ -421,9 +424,13 @@ def render_age_over_time(summary: GroupSummary, path: Path, title: str = "Faces"
     a = np.asarray([age for _, age in points])
     margin = max(20.0, 0.04 * (t.max() - t.min()))  # keep the first and last points off the frame
     t0, t1 = t.min() - margin, t.max() + margin
-    step = _nice_step(max(a.max() - a.min(), 10.0), 5)
-    a0 = max(0.0, math.floor((a.min() - step / 2) / step) * step)
-    a1 = math.ceil((a.max() + step / 2) / step) * step
+    low, high = float(a.min()), float(a.max())
+    if high - low < 10:  # at least a ten-year window, so one photo or a steady age does not look dramatic
+        mid = (low + high) / 2
+        low, high = mid - 5, mid + 5
+    step = _nice_step(high - low, 5)
+    a0 = max(0.0, math.floor((low - step / 2) / step) * step)
+    a1 = math.ceil((high + step / 2) / step) * step
     left, right, top, bottom = pad + 44, width - pad - 8, 90, height - pad - 28
     sx = lambda v: left + (v - t0) / (t1 - t0) * (right - left)  # noqa: E731
     sy = lambda v: bottom - (v - a0) / (a1 - a0) * (bottom - top)  # noqa: E731

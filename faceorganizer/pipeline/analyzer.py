@@ -111,7 +111,13 @@ class FaceAnalyzer:
         """Embeddings (N×128 float32) of analysed faces, exactly as import computes them."""
         if not faces:
             return np.zeros((0, embedder_mod.DIM), np.float32)
-        return self.embedder.embed(np.stack([f.chip for f in faces]), flip=self.flip)
+        return self.embed_chips(np.stack([f.chip for f in faces]))
+
+    def embed_chips(self, chips: np.ndarray) -> np.ndarray:
+        """Embeddings of aligned 150-px chips. With flip fusion the chip's and its mirror's embeddings are
+        summed (the seed paper) and halved, so distances keep dlib's scale and every threshold its meaning."""
+        vectors = self.embedder.embed(chips, flip=self.flip)
+        return vectors * 0.5 if self.flip else vectors
 
     # ------------------------------------------------------------------ analysis
     def analyze_file(self, path: str | Path) -> PhotoAnalysis:

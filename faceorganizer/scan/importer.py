@@ -180,6 +180,11 @@ class ImportJob:
 
             assign_new_faces(db, self.library.settings.cluster_threshold)
             self._time("group", time.perf_counter() - t)
+            t = time.perf_counter()
+            from faceorganizer.search.service import SearchService
+
+            SearchService(db, self.library.cache_dir).ensure_codes()
+            self._time("codes", time.perf_counter() - t)
         yield self._tick("cancelled" if self.cancel.is_set() else "done")
 
     def _mark_offline(self, db: sqlite_utils.Database, root: str, root_id: int) -> None:
@@ -362,6 +367,12 @@ class ImportJob:
             db.execute(f"INSERT INTO faces (photo_id, {', '.join(fcols)}) SELECT ?, {', '.join(fcols)} "
                        "FROM faces WHERE photo_id = ? ORDER BY id", [new_id, original["id"]])
             added = db.execute("SELECT changes()").fetchone()[0]
+            old_ids = [r[0] for r in db.execute("SELECT id FROM faces WHERE photo_id = ? ORDER BY id",
+                                                [original["id"]]).fetchall()]
+            new_ids = [r[0] for r in db.execute("SELECT id FROM faces WHERE photo_id = ? ORDER BY id",
+                                                [new_id]).fetchall()]
+            db.conn.executemany("INSERT INTO face_chips (face_id, chip) SELECT ?, chip FROM face_chips "
+                                "WHERE face_id = ?", list(zip(new_ids, old_ids)))
         self.progress.photos_added += 1
         self.progress.faces_found += added
         return True
@@ -370,7 +381,7 @@ class ImportJob:
                      root_ids: dict[str, int]) -> None:
         t = time.perf_counter()
         chips = [face.chip for _, _, r in batch if r.analysis for face in r.analysis.faces]
-        vectors = embedder.embed(np.stack(chips), flip=self.library.settings.flip_fusion) if chips else None
+        vectors = self.library.analyzer.embed_chips(np.stack(chips)) if chips else None
         if chips:
             self._time("embed", time.perf_counter() - t)
         t = time.perf_counter()
@@ -472,14 +483,16 @@ def insert_face(db: sqlite_utils.Database, photo_id: int, face: Any, vector: np.
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(face.chip, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
     q = face.quality
     expressions = face.expressions
-    return int(db.execute(
+    face_id = int(db.execute(
         "INSERT INTO faces (photo_id, x, y, w, h, landmarks, det_score, embedding, embed_model, age, gender, "
-        "sharpness, brightness, size, yaw, pitch, roll, pose, quality, attr_model, chip, expression, smile, "
-        "expressions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "sharpness, brightness, size, yaw, pitch, roll, pose, quality, attr_model, expression, smile, "
+        "expressions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [photo_id, *[float(v) for v in face.box], json.dumps([round(float(v), 2) for v in face.landmarks.ravel()]),
          float(face.score), np.asarray(vector, np.float32).tobytes(), model_id,
          float(face.age), float(face.gender), q.sharpness, q.brightness, q.size, q.yaw, q.pitch, q.roll, q.pose,
-         q.quality, face.attr_model, jpeg.tobytes() if ok else None,
-         face.expression, face.smile,
+         q.quality, face.attr_model, face.expression, face.smile,
          json.dumps({k: round(float(v), 4) for k, v in expressions.items()}) if expressions else None],
     ).lastrowid)
+    if ok:
+        db.execute("INSERT INTO face_chips (face_id, chip) VALUES (?, ?)", [face_id, jpeg.tobytes()])
+    return face_id

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from faceorganizer.errors import FaceOrganizerError
+from faceorganizer.errors import FaceOrganizerError, ModelCorruptError, ModelMissingError
 
 log = logging.getLogger("faceorganizer.scan")
 
@@ -56,6 +56,8 @@ def analyze_photo(path: str) -> WorkerResult:
 
         regions = tuple(r for r in read_regions(path) if r.name) if analysis.faces else ()
         return WorkerResult(path, analysis=analysis, regions=regions)
+    except (ModelMissingError, ModelCorruptError):
+        raise  # not the photo's fault: the whole import stops with the message naming the fix
     except FaceOrganizerError as exc:
         return WorkerResult(path, skipped=str(exc))
     except PermissionError:

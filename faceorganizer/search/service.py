@@ -117,7 +117,9 @@ class SearchService:
             if len(anchors) < 2:
                 return None
             calibrator = ida.IDACalibrator(anchors, anchor_labels)
-            fp = hashlib.blake2b(anchors.tobytes() + ids.tobytes(), digest_size=12).hexdigest()
+            # τ and k are part of the key: densities cached under other parameters are recomputed.
+            params = f"{calibrator.tau}:{calibrator.k}".encode()
+            fp = hashlib.blake2b(anchors.tobytes() + ids.tobytes() + params, digest_size=12).hexdigest()
             stored = list(self.db.query("SELECT value FROM kv WHERE key = ?", [IDA_KEY]))
             if not stored or stored[0]["value"] != fp or self.db.execute(
                     "SELECT COUNT(*) FROM faces WHERE embedding IS NOT NULL AND density IS NULL").fetchone()[0]:

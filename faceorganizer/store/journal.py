@@ -71,9 +71,7 @@ class EditRecorder:
         """Insert or replace the row whose primary key is in ``row``."""
         key = {c: row[c] for c in PRIMARY_KEYS[table]}
         before = self._row(table, key)
-        cols = ", ".join(f"[{c}]" for c in row)
-        marks = ", ".join("?" for _ in row)
-        self.db.execute(f"INSERT OR REPLACE INTO [{table}] ({cols}) VALUES ({marks})", list(row.values()))
+        self.db.execute(_upsert_sql(table, row), list(row.values()))
         self._log(table, key, before)
 
     def update(self, table: str, key: dict[str, Any], **values: Any) -> None:
@@ -96,13 +94,23 @@ class EditRecorder:
         self._log(table, key, before)
 
 
+def _upsert_sql(table: str, row: dict[str, Any]) -> str:
+    """INSERT … ON CONFLICT DO UPDATE: unlike REPLACE it never deletes the row, so no ON DELETE CASCADE
+    fires (restoring a person must not drop the faces assigned to it)."""
+    cols = ", ".join(f"[{c}]" for c in row)
+    marks = ", ".join("?" for _ in row)
+    pk = ", ".join(f"[{c}]" for c in PRIMARY_KEYS[table])
+    others = [c for c in row if c not in PRIMARY_KEYS[table]]
+    action = "DO UPDATE SET " + ", ".join(f"[{c}] = excluded.[{c}]" for c in others) if others else "DO NOTHING"
+    return f"INSERT INTO [{table}] ({cols}) VALUES ({marks}) ON CONFLICT ({pk}) {action}"
+
+
 def _put(db: sqlite_utils.Database, table: str, key: dict[str, Any], row: dict[str, Any] | None) -> None:
-    where = " AND ".join(f"[{k}] = ?" for k in key)
-    db.execute(f"DELETE FROM [{table}] WHERE {where}", list(key.values()))
-    if row is not None:
-        cols = ", ".join(f"[{c}]" for c in row)
-        marks = ", ".join("?" for _ in row)
-        db.execute(f"INSERT INTO [{table}] ({cols}) VALUES ({marks})", list(row.values()))
+    if row is None:
+        where = " AND ".join(f"[{k}] = ?" for k in key)
+        db.execute(f"DELETE FROM [{table}] WHERE {where}", list(key.values()))
+    else:
+        db.execute(_upsert_sql(table, row), list(row.values()))
 
 
 @contextmanager

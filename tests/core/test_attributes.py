@@ -20,6 +20,7 @@ from faceorganizer.library import Library
 from faceorganizer.search.codes import PCACodec, code_distance
 from faceorganizer.store import queries, transaction
 from faceorganizer.synthetic import synthetic_embeddings
+from tests.conftest import MODELS_DIR
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -436,6 +437,7 @@ def real_lib(tmp_path_factory, shared_faces):
         for var, sub in (("FACEORGANIZER_DATA_DIR", "data"), ("FACEORGANIZER_CONFIG_DIR", "config"),
                          ("FACEORGANIZER_LOG_DIR", "logs")):
             mp.setenv(var, str(base / sub))
+        mp.setenv("FACEORGANIZER_MODELS_DIR", str(MODELS_DIR))  # the installed weights, as conftest does
         try:
             import faceorganizer.pipeline.analyzer  # noqa: F401
         except ImportError as exc:
@@ -448,6 +450,10 @@ def real_lib(tmp_path_factory, shared_faces):
             lib.close()
             pytest.skip(str(exc))
         db = lib.db
+        stats = lib.stats()
+        if stats.faces < 78:
+            lib.close()
+            pytest.fail(f"the import of {shared_faces} found {stats.faces} faces: {stats.to_json()}")
         if db.execute("SELECT count(*) FROM faces WHERE code IS NOT NULL").fetchone()[0] == 0:
             ids, emb = queries.embeddings(db)
             codes = PCACodec.fit(emb, rotate=True, seed=0).encode(emb)
