@@ -6,8 +6,10 @@ Each run is a fresh subprocess (so its peak resident memory, ``ru_maxrss``, is i
 ``faceorganizer.synthetic`` faces (10 faces per person on average, Zipf-sized, 5 % strangers), then times:
 the k-NN graph, the agglomeration (the whole merge tree, no distance cap, as ``cluster_to_n`` needs),
 ``cluster_faces`` at the default threshold (which stops at it), and a threshold change on the cached tree
-(one cut). Wall and process CPU time, medians over the repeats; quality at the default threshold on the same
-faces. The machine is shared: the load average is printed before and after.
+(one cut). Rows marked "+photos" add what the library always passes: faces of one photo are never one person
+(``synthetic_photos``: about two faces per photo, so about one cannot-link pair per face). Wall and process
+CPU time, medians over the repeats; quality at the default threshold on the same faces. The machine is
+shared: the load average is printed before and after.
 Targets (2 cores): 1e5 faces ≤ 60 s and ≤ 4 GB; a threshold change at 1e4 ≤ 3 s.
 """
 
@@ -37,26 +39,35 @@ def _timed(fn):  # type: ignore[no-untyped-def]
     return out, time.perf_counter() - w, time.process_time() - c
 
 
-def child(n: int, k: int, seed: int) -> dict[str, float]:
+def child(n: int, k: int, seed: int, photos: bool) -> dict[str, float]:
     """One measurement in this process (run as a subprocess by ``main``)."""
     import numpy as np
 
     from faceorganizer.evaluation import clustering_scores
     from faceorganizer.people import cluster
     from faceorganizer.people.knn import knn_graph
-    from faceorganizer.synthetic import synthetic_embeddings
+    from faceorganizer.synthetic import synthetic_embeddings, synthetic_photos
 
     x, truth = synthetic_embeddings(n, n // 10, seed=seed)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB → GiB
+    cannot: list[tuple[int, int]] = []
+    if photos:
+        photo = synthetic_photos(truth, seed)
+        order = np.argsort(photo, kind="stable")
+        starts = np.flatnonzero(np.diff(photo[order], prepend=-1))
+        for group in np.split(order, starts[1:]):
+            g = group.tolist()
+            cannot += [(a, b) for i, a in enumerate(g) for b in g[i + 1 :]]
     edges, knn_wall, knn_cpu = _timed(lambda: knn_graph(x, k))
     # Time the agglomeration alone by handing it the graph just built.
     original = cluster.knn_graph
     cluster.knn_graph = lambda _x, _k: edges  # type: ignore[assignment]
     try:
-        tree, tree_wall, tree_cpu = _timed(lambda: cluster.build_merge_tree(x, k=k))
+        tree, tree_wall, tree_cpu = _timed(lambda: cluster.build_merge_tree(x, k=k, cannot_link=cannot))
     finally:
         cluster.knn_graph = original  # type: ignore[assignment]
-    _, direct_wall, _ = _timed(lambda: cluster.cluster_faces(x, cluster.DEFAULT_THRESHOLD, k=k))
+    _, direct_wall, _ = _timed(
+        lambda: cluster.cluster_faces(x, cluster.DEFAULT_THRESHOLD, k=k, cannot_link=cannot)
+    )
     cuts = []
     for t in (0.5, 0.6, cluster.DEFAULT_THRESHOLD):
         labels, wall, _ = _timed(lambda t=t: tree.labels(t))
@@ -71,7 +82,6 @@ def child(n: int, k: int, seed: int) -> dict[str, float]:
         "direct_wall": direct_wall,
         "cut_wall": statistics.median(cuts),
         "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-        "data_gb": base_rss,
         "pairwise_f1": s.pairwise_f1,
         "bcubed_f1": s.bcubed_f1,
         "clusters": s.n_clusters,
@@ -86,32 +96,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--photos", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.k, args.seed)))
+        print(json.dumps(child(args.child, args.k, args.seed, args.photos)))
         return 0
 
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} CPUs")
     print(
-        f"{'faces':>7} {'kNN s':>6} {'tree s':>7} {'total s':>7} {'CPU s':>6} {'at-threshold s':>14} "
+        f"{'faces':>14} {'kNN s':>6} {'tree s':>7} {'total s':>7} {'CPU s':>6} {'at-threshold s':>14} "
         f"{'cut ms':>7} {'peak GB':>7} {'pair F1':>7} {'B3 F1':>6} {'clusters':>13}"
     )
     ok = True
-    for n in args.sizes:
+    for n, photos in [(n, photos) for n in args.sizes for photos in (False, True)]:
         runs = []
         for r in range(args.repeats):
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(n), "--k", str(args.k), "--seed", str(args.seed + r)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
+            command = [sys.executable, __file__, "--child", str(n), "--k", str(args.k), "--seed", str(args.seed + r)]
+            out = subprocess.run(command + ["--photos"] * photos, check=True, capture_output=True, text=True)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         print(
-            f"{n:>7} {med['knn_wall']:6.1f} {med['tree_wall']:7.1f} {med['total_wall']:7.1f} "
-            f"{med['knn_cpu'] + med['tree_cpu']:6.1f} {med['direct_wall']:14.1f} {1000 * med['cut_wall']:7.1f} "
-            f"{med['peak_gb']:7.2f} {med['pairwise_f1']:7.3f} {med['bcubed_f1']:6.3f} "
+            f"{str(n) + (' +photos' if photos else ''):>14} {med['knn_wall']:6.1f} {med['tree_wall']:7.1f} "
+            f"{med['total_wall']:7.1f} {med['knn_cpu'] + med['tree_cpu']:6.1f} {med['direct_wall']:14.1f} "
+            f"{1000 * med['cut_wall']:7.1f} {med['peak_gb']:7.2f} {med['pairwise_f1']:7.3f} {med['bcubed_f1']:6.3f} "
             f"{int(med['clusters']):>6}/{int(med['identities']):<6}"
         )
         if n >= 100_000:

@@ -72,15 +72,18 @@ def populate(lib: Library, n_faces: int, seed: int = 0, chip_bytes: int = CHIP_B
         for i in range(n_faces):
             expr = {e: round(float(p), 4) for e, p in zip(EXPRESSIONS, probs[i])}
             rows.append((i + 1, int(rng.integers(1, n_photos + 1)), float(rng.uniform(0.5, 1)),
-                         rng.standard_normal(128).astype(np.float32).tobytes(), chip,
+                         rng.standard_normal(128).astype(np.float32).tobytes(),
                          float(rng.uniform(0, 90)), float(rng.random()), expr["happy"], max(expr, key=expr.get),
                          json.dumps(expr), str(pose[i]), float(yaw[i]), float(rng.uniform(-30, 30)),
                          float(rng.uniform(-20, 20)), float(rng.uniform(0, 500)), float(rng.uniform(0, 255)),
                          float(rng.uniform(20, 800)), float(rng.random())))
         db.conn.executemany(
-            "INSERT INTO faces (id, photo_id, x, y, w, h, landmarks, det_score, embedding, chip, age, gender, smile, "
+            "INSERT INTO faces (id, photo_id, x, y, w, h, landmarks, det_score, embedding, age, gender, smile, "
             "expression, expressions, pose, yaw, pitch, roll, sharpness, brightness, size, quality) "
-            "VALUES (?, ?, 0, 0, 100, 100, '[]', " + ", ".join("?" * 16) + ")", rows)
+            "VALUES (?, ?, 0, 0, 100, 100, '[]', " + ", ".join("?" * 15) + ")", rows)
+        if chip is not None:  # chips live in their own table (migration m004), as in a real library
+            db.conn.executemany("INSERT INTO face_chips (face_id, chip) VALUES (?, ?)",
+                                ((i + 1, chip) for i in range(n_faces)))
         assigned = rng.random(n_faces) < 0.7
         # Zipf-like people sizes: a few people hold most faces.
         owner = np.minimum(rng.zipf(1.5, n_faces), n_people)

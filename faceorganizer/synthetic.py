@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["synthetic_embeddings", "synthetic_person"]
+__all__ = ["synthetic_embeddings", "synthetic_person", "synthetic_photos"]
 
 _MEAN_FACE_NORM = 1.37
 _CENTRE_TRACE = 0.311  # E|centre|²: half the mean squared distance between people, less the noise part
@@ -120,3 +120,23 @@ def synthetic_person(
     centres = model.centres(rng, n_people)
     x = model.mean_face + centres[labels] + model.noise(rng, n_faces)
     return x.astype(np.float32), labels.astype(np.int64)
+
+
+def synthetic_photos(labels: NDArray[np.int64], seed: int = 0, *, mean_faces: float = 2.0) -> NDArray[np.int64]:
+    """A photo id for each face: photos of 1–12 faces (geometric sizes, mean about ``mean_faces``), never
+    two faces of one person in one photo. For the same-photo constraint of the people clustering.
+    """
+    rng = np.random.default_rng(seed)
+    photo = np.empty(labels.size, np.int64)
+    order = rng.permutation(labels.size)
+    sizes = np.minimum(rng.geometric(1.0 / mean_faces, labels.size), 12)
+    current, people, room, p = -1, set(), 0, 0
+    for face in order.tolist():
+        person = int(labels[face])
+        if room == 0 or person in people:
+            current, people, room = current + 1, set(), int(sizes[p])
+            p += 1
+        photo[face] = current
+        people.add(person)
+        room -= 1
+    return photo

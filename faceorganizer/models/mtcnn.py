@@ -9,9 +9,12 @@ Speed (≈90% of the CPU pipeline is this detector):
   back to the given image. ``min_face_size`` is measured in that working copy, so on a 4000-px photo with the
   default 1280 the smallest face found is about 20 × 4000 / 1280 ≈ 62 px.
 - On the CPU the networks run in onnxruntime: graphs are built in memory from the state dicts at first use
-  (no file, no exporter). Measured on 2 busy cores, one thread, the P-Net pyramid of a 1280×960 image:
-  onnxruntime 96 ms CPU, PyTorch channels-last 150 ms, PyTorch default layout 400+ ms. With a CUDA GPU
-  (see :mod:`faceorganizer.models.runtime`) PyTorch runs them on the GPU.
+  (no file, no exporter), shaped for its blocked layout (see :func:`_onnx_graph`, :func:`_pad_channels`).
+  bench/bench_detect.py, 2 cores: a 2 MP photo takes 65 ms wall / 111 ms CPU with onnxruntime and 64 / 126 ms
+  with PyTorch (channels-last) at load 4; at load 11 PyTorch used 2.3–2.6× onnxruntime's CPU. With a CUDA
+  GPU (see :mod:`faceorganizer.models.runtime`) PyTorch runs them on the GPU.
+- The image pyramid and the R-Net/O-Net crops are resampled from successive halvings of the image
+  (:class:`_Octaves`), never by more than 2× in one step, which keeps them cheap at any photo size.
 - The input normalisation ``(x − 127.5) / 128`` is folded into each network's first convolution (exact: those
   convolutions have no padding), so the nets take raw 0..255 pixels.
 
@@ -152,7 +155,7 @@ def _pad_channels(net: str, sd: dict[str, np.ndarray], block: int = 16) -> dict[
     return sd
 
 
-def _onnx_graph(net: str, sd: dict[str, np.ndarray], depthwise_prelu: bool = True) -> bytes:
+def _onnx_graph(net: str, sd: dict[str, np.ndarray]) -> bytes:
     """An ONNX model (opset 17) of one net, built directly from its parameters; one output of raw logits.
 
     A convolution's PReLU is written as ``(1 − a)·relu(z) + a·z`` with per-channel 1×1 depthwise
@@ -178,7 +181,7 @@ def _onnx_graph(net: str, sd: dict[str, np.ndarray], depthwise_prelu: bool = Tru
         y = f"t{i}"
         if kind == "conv":
             node("Conv", [x, init(f"{name}.w", sd[f"{name}.weight"]), init(f"{name}.b", sd[f"{name}.bias"])], y)
-        elif kind == "prelu" and layers[i - 1][0] == "conv" and depthwise_prelu:
+        elif kind == "prelu" and layers[i - 1][0] == "conv":
             slope = sd[f"{name}.weight"].reshape(-1, 1, 1, 1)
             channels = len(slope)
             r = node("Relu", [x], f"{y}.r")
@@ -186,8 +189,7 @@ def _onnx_graph(net: str, sd: dict[str, np.ndarray], depthwise_prelu: bool = Tru
             z = node("Conv", [x, init(f"{name}.z", slope)], f"{y}.zs", group=channels)
             node("Add", [r, z], y)
         elif kind == "prelu":
-            slope = sd[f"{name}.weight"]
-            node("PRelu", [x, init(f"{name}.s", slope if layers[i - 1][0] == "dense" else slope[:, None, None])], y)
+            node("PRelu", [x, init(f"{name}.s", sd[f"{name}.weight"])], y)
         elif kind == "pool":
             node("MaxPool", [x], y, kernel_shape=[args[0]] * 2, strides=[args[1]] * 2, ceil_mode=1)
         elif kind == "flatten":
@@ -251,16 +253,14 @@ class FaceDetector:
 
     ``min_face_size`` (px in the working copy, see the module doc) sets the finest pyramid scale;
     ``thresholds`` are the three stages' face-probability cut-offs and ``min_score`` the final one;
-    ``max_side`` bounds the working copy;
-    ``pad_retry`` enables the re-detection with padding; ``preference``/``device`` go to
-    :func:`~faceorganizer.models.runtime.pick_backend`; ``threads`` is the CPU thread count (default: all
-    cores this process may use; import workers pass 1).
+    ``max_side`` bounds the working copy; ``pad_retry`` enables the re-detection with padding;
+    ``preference``/``device`` go to :func:`~faceorganizer.models.runtime.pick_backend`; ``threads`` is the
+    CPU thread count (default: all cores this process may use; import workers should pass 1).
     """
 
     def __init__(self, min_face_size: int = 20, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                  max_side: int = 1280, *, min_score: float = DEFAULT_MIN_SCORE, pad_retry: bool = True,
-                 preference: str = "auto",
-                 device: str = "auto", threads: int | None = None) -> None:
+                 preference: str = "auto", device: str = "auto", threads: int | None = None) -> None:
         if min_face_size < 12:
             raise ValueError(f"min_face_size must be at least 12 px (P-Net's window), not {min_face_size}")
         if len(thresholds) != 3:
@@ -292,9 +292,9 @@ class FaceDetector:
             if self._nets is None:
                 sds = load_state_dicts()
                 choice = self.backend
-                threads = self._threads if self._threads and self._threads > 0 else cpu_count()
-                self._nets = {net: (self._onnx_runner(net, sd, choice, threads) if choice.backend == "onnx"
-                                    else self._torch_runner(net, sd, choice, threads))
+                threads = self._threads if self._threads and self._threads > 0 else None
+                self._nets = {net: (self._onnx_runner(net, sd, choice, threads or cpu_count())
+                                    if choice.backend == "onnx" else self._torch_runner(net, sd, choice, threads))
                               for net, sd in sds.items()}
                 log.info("MTCNN detector loaded: %s", choice)
             return self._nets
@@ -317,14 +317,14 @@ class FaceDetector:
         return lambda x: session.run(None, {"x": x})[0]
 
     @staticmethod
-    def _torch_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int
+    def _torch_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int | None
                       ) -> Callable[[np.ndarray], np.ndarray]:
         import torch
 
         device = torch.device(choice.device)
         module = _torch_net(net, sd).to(device=device, memory_format=torch.channels_last)
-        if device.type == "cpu" and torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+        if device.type == "cpu" and threads and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)  # process-wide in PyTorch: only when asked for
 
         def run(x: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
@@ -341,6 +341,7 @@ class FaceDetector:
             raise ValueError(f"expected an H×W×3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
         if min(rgb.shape[:2]) < 1:
             return []
+        rgb = np.ascontiguousarray(rgb)  # OpenCV refuses views with negative strides (e.g. from np.rot90)
         found = self._detect_scaled(rgb, self.min_face_size, pad=False)
         if not found and self.pad_retry:
             # Only faces too large for the first pass matter here (at least a fraction of the image).
@@ -486,7 +487,7 @@ class _Octaves:
         """The image resized to w×h: bilinear from the nearest octave at most 2× larger.
 
         OpenCV's area interpolation is fast only for whole factors; at 0.709 it cost 17 ms for a 1280-px
-        image against 2 ms for halving + bilinear, with no difference in what P-Net finds.
+        image against 2 ms for halving + bilinear (same detections on the shared photos).
         """
         src_h, src_w = self.levels[0].shape[:2]
         if (w, h) == (src_w, src_h):
@@ -511,7 +512,17 @@ class _Octaves:
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "union") -> np.ndarray:
-    """Greedy non-maximum suppression; indices of the kept boxes, best first."""
+    """Greedy non-maximum suppression; indices of the kept boxes, best first.
+
+    "union" is IoU (OpenCV's NMS: stage 1 meets ~1000 boxes per photo, where a NumPy loop cost 16 ms);
+    "min" divides the overlap by the smaller box, so a box inside a larger one is dropped (O-Net's stage).
+    """
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    if mode == "union":
+        xywh = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]], axis=1).astype(np.float64)
+        keep = cv2.dnn.NMSBoxes(xywh, scores.astype(np.float32), 0.0, float(threshold))
+        return np.asarray(keep, np.int64).reshape(-1)
     x1, y1, x2, y2 = (boxes[:, k].astype(np.float64) for k in range(4))
     area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
     order = np.argsort(-scores, kind="stable")
@@ -522,9 +533,7 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "u
         rest = order[1:]
         iw = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
         ih = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
-        inter = iw * ih
-        denom = np.minimum(area[i], area[rest]) if mode == "min" else area[i] + area[rest] - inter
-        overlap = inter / np.maximum(denom, 1e-9)
+        overlap = iw * ih / np.maximum(np.minimum(area[i], area[rest]), 1e-9)
         order = rest[overlap <= threshold]
     return np.asarray(keep, dtype=np.int64)
 

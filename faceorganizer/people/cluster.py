@@ -27,8 +27,8 @@ Constraints from the user's edits
 - ``cannot_link``: pairs of faces that never end in one cluster (checked at every merge);
 - ``fixed``: faces the user confirmed, face index → person key. Faces with one key are one person, clusters
   holding two different keys never merge, and a cluster holding a key is labelled with it;
-- ``seed_mask``: faces good enough to start a person (sharp, large, confident). A cluster made only of
-  other faces can join a person, but two such clusters never merge with each other.
+- ``seed_mask``: faces good enough to start a person (sharp, large, confident; fixed faces always are). A
+  cluster made only of other faces can join a person, but two such clusters never merge with each other.
 
 A merge blocked by a constraint does not happen, and each clustering is still one cut of one merge
 sequence; new constraints need a new tree (seconds at 1e5 faces).
@@ -464,6 +464,7 @@ def build_merge_tree(
         seed = np.asarray(seed_mask, dtype=bool).ravel().copy()
         if seed.shape[0] != n:
             raise ValueError(f"seed_mask has {seed.shape[0]} entries for {n} faces")
+        seed[fixed_faces] = True  # a face the user confirmed anchors its person whatever its quality
     state, owner, forced = _group_stats(x, must, key_code, seed)
     fu, fv = owner[cannot[:, 0]], owner[cannot[:, 1]]
     if (fu == fv).any():

@@ -79,6 +79,8 @@ def align_face(rgb: np.ndarray, landmarks5: np.ndarray, size: int = 150, padding
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an H×W×3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
     m = chip_transform(landmarks5, size, padding)
+    if any(step < 0 for step in rgb.strides):
+        rgb = np.ascontiguousarray(rgb)  # OpenCV refuses views with negative strides
     shrink = 1.0 / math.hypot(m[0, 0], m[1, 0])  # image pixels per chip pixel
     levels = math.ceil(math.log2(shrink)) - 1 if shrink > 2 else 0  # dlib: until at most 2× is left
     # Bounding box of the chip in the image, grown by the pyramid's filter reach, clipped to the image.

@@ -77,7 +77,7 @@ class FaceAnalyzer:
 
         self.min_face_size = min_face_size
         self.flip = flip
-        self.detector = FaceDetector(min_face_size=min_face_size)
+        self.detector = FaceDetector(min_face_size=min_face_size, max_side=DETECT_SIDE, threads=threads)
         self.agegender = AgeGender(device="cpu", threads=threads)
         self.expression = None
         attr_ids = [AGE_MODEL_ID]
@@ -122,24 +122,22 @@ class FaceAnalyzer:
     # ------------------------------------------------------------------ analysis
     def analyze_file(self, path: str | Path) -> PhotoAnalysis:
         """Decode, detect and align every face of a photo file; raises ImageError for undecodable files."""
+        # The detector works on its own copy of at most DETECT_SIDE px and maps results back to this image.
         small = load_image(path, draft_size=DETECT_SIDE)
-        work, _ = _fit(small.rgb, DETECT_SIDE)
-        detections = self.detector.detect(work)
-        to_full = small.width / work.shape[1]  # detection image → upright full-resolution photo
-        source, source_scale = work, 1.0
+        detections = self.detector.detect(small.rgb)
+        to_full = small.width / small.rgb.shape[1]  # decoded image → upright full-resolution photo
+        source, source_scale = small.rgb, 1.0
         small_face = any((d.box[2] - d.box[0]) < CHIP_SOURCE_MIN for d in detections)
         if small_face and to_full > 1.01:
             # Some face is too small in the reduced decode for a sharp chip: decode at full size for chips.
             full = load_image(path)
-            source, source_scale = full.rgb, full.rgb.shape[1] / work.shape[1]
+            source, source_scale = full.rgb, full.rgb.shape[1] / small.rgb.shape[1]
         faces = self._faces(source, detections, source_scale, to_full)
         return PhotoAnalysis(small.width, small.height, small.taken_at, small.orientation, faces)
 
     def analyze_image(self, rgb: np.ndarray) -> list[AnalyzedFace]:
         """Faces of an already decoded upright RGB image (coordinates in that image)."""
-        work, factor = _fit(rgb, DETECT_SIDE)
-        detections = self.detector.detect(work)
-        return self._faces(rgb, detections, 1.0 / factor, 1.0 / factor)
+        return self._faces(rgb, self.detector.detect(rgb), 1.0, 1.0)
 
     def _faces(self, source: np.ndarray, detections: list[Any], source_scale: float, to_full: float
                ) -> list[AnalyzedFace]:
@@ -164,14 +162,3 @@ class FaceAnalyzer:
                                     chip, float(age), float(male), quality, expr, self.attr_model))
         return out
 
-
-def _fit(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
-    """Downscale so the longest side is at most ``side``; returns (image, factor ≤ 1)."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    factor = min(1.0, side / max(h, w)) if max(h, w) else 1.0
-    if factor >= 0.999:
-        return rgb, 1.0
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), factor

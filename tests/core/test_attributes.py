@@ -25,11 +25,15 @@ from tests.conftest import MODELS_DIR
 
 # ------------------------------------------------------------------------------------------------ helpers
 def add_face(db, photo_id: int, **values) -> int:
+    chip_bytes = values.pop("chip", None)
     row = {"photo_id": photo_id, "x": 0, "y": 0, "w": 100, "h": 100, "landmarks": "[]", "det_score": 0.9,
            **values}
     cols = ", ".join(row)
-    return db.execute(f"INSERT INTO faces ({cols}) VALUES ({', '.join('?' for _ in row)})",
-                      list(row.values())).lastrowid
+    face_id = db.execute(f"INSERT INTO faces ({cols}) VALUES ({', '.join('?' for _ in row)})",
+                         list(row.values())).lastrowid
+    if chip_bytes is not None:
+        db.execute("INSERT INTO face_chips (face_id, chip) VALUES (?, ?)", [face_id, chip_bytes])
+    return face_id
 
 
 def add_photo(db, path: str, taken_at: str | None = None) -> int:
@@ -427,10 +431,9 @@ def test_cli_summary_and_cluster(person_lib, capsys, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ real photos
 @pytest.fixture(scope="module")
-def real_lib(tmp_path_factory, shared_faces):
+def real_lib(tmp_path_factory, shared_faces, shared_library_dir):
     """A library imported from ../shared/faces (once for this module), with 32-bit codes filled in when the
     import did not compute them, and each face's identity (the main face of identities/<name>/ photos)."""
-    from faceorganizer.errors import ModelMissingError
 
     base = tmp_path_factory.mktemp("real-attributes")
     with pytest.MonkeyPatch.context() as mp:  # module scope: keep user dirs away from the real ones here too
@@ -442,13 +445,10 @@ def real_lib(tmp_path_factory, shared_faces):
             import faceorganizer.pipeline.analyzer  # noqa: F401
         except ImportError as exc:
             pytest.skip(f"the import pipeline is not available in this build ({exc})")
+        import shutil
+
+        shutil.copytree(shared_library_dir, base / "lib")  # the session's import of ../shared/faces
         lib = Library.open(base / "lib")
-        try:
-            for _ in lib.import_job([str(shared_faces)]).run():
-                pass
-        except ModelMissingError as exc:
-            lib.close()
-            pytest.skip(str(exc))
         db = lib.db
         stats = lib.stats()
         if stats.faces < 78:

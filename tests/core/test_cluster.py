@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,6 +228,7 @@ def test_random_constraints_invariants():
             continue  # a random cannot-link between two faces of one key
         for threshold in (0.5, 0.7, 3.0):
             labels = t.labels(threshold)
+            assert same_partition(labels, cluster_faces(x, threshold, cannot_link=cannot, fixed=fixed))
             assert all(labels[a] != labels[b] for a, b in cannot)
             for (fa, ka), (fb, kb) in itertools.combinations(fixed.items(), 2):
                 assert (labels[fa] == labels[fb]) == (ka == kb)
@@ -281,3 +285,13 @@ def test_assign_incremental():
     member_labels[:] = -1  # nobody is a person yet
     assert (assign_incremental(x[new], x[old], member_labels) == -1).all()
     assert assign_incremental(x[:0], x[old], truth[old]).size == 0
+
+
+def test_eval_people_bench_on_synthetic_embeddings(tmp_path):
+    # The real-photo quality check is bench/eval_people.py; here it runs on a synthetic file of that format.
+    x, truth = synthetic_embeddings(600, 60, seed=16)
+    np.savez(tmp_path / "faces.npz", embeddings=x, labels=np.array([f"p{t}" for t in truth]))
+    bench = Path(__file__).resolve().parents[2] / "bench" / "eval_people.py"
+    out = subprocess.run([sys.executable, str(bench), str(tmp_path / "faces.npz")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "PASS" in out.stdout and "BCubed F1" in out.stdout
