@@ -331,8 +331,9 @@ class ImportJob:
 
     def _reuse_by_hash(self, db: sqlite_utils.Database, row: dict, digest: str, root_ids: dict[str, int]) -> bool:
         """A moved/renamed file keeps its photo row; a copy reuses its faces. True when no analysis is needed."""
-        same = list(db.query("SELECT id, path, status FROM photos WHERE content_hash = ? AND status != 'skipped' "
-                             "ORDER BY id LIMIT 1", [digest]))
+        # Only photos whose faces were analysed can lend them (not pending ones, not failed ones).
+        same = list(db.query("SELECT id, path, status FROM photos WHERE content_hash = ? AND faces_model IS NOT "
+                             "NULL AND status IN ('ok', 'missing', 'offline') ORDER BY id LIMIT 1", [digest]))
         if not same:
             return False
         original = same[0]
