@@ -222,8 +222,9 @@ class ThumbnailLoader(QObject):
     def _decode(self, conn: sqlite3.Connection, key: str) -> QImage | None:
         kind, _, ref = key.partition(":")
         if kind == "face":
-            row = conn.execute("SELECT f.chip, p.path, f.x, f.y, f.w, f.h FROM faces f JOIN photos p "
-                               "ON p.id = f.photo_id WHERE f.id = ?", [int(ref)]).fetchone()
+            row = conn.execute("SELECT c.chip, p.path, f.x, f.y, f.w, f.h FROM faces f JOIN photos p "
+                               "ON p.id = f.photo_id LEFT JOIN face_chips c ON c.face_id = f.id "
+                               "WHERE f.id = ?", [int(ref)]).fetchone()
             if row is None:
                 return None
             if row[0]:

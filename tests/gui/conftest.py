@@ -11,20 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from tests.gui.sample import FakeAnalyzer, SampleInfo, build_sample_library  # noqa: E402
-
-
-def real_models_installed() -> bool:
-    """True when the real face models can be loaded (then imports use them instead of the fake)."""
-    if os.environ.get("FACEORGANIZER_GUI_FAKE_ANALYZER"):
-        return False
-    try:
-        from faceorganizer.models import registry
-        import faceorganizer.pipeline.analyzer  # noqa: F401 - the whole pipeline must be importable
-
-        return all(registry.model_path(w.key, must_exist=False).is_file() for w in registry.WEIGHTS)
-    except Exception:  # noqa: BLE001 - any missing piece means "use the fake"
-        return False
+from tests.gui.sample import SampleInfo, build_sample_library  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,9 +25,11 @@ def _qsettings_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(scope="session")
-def sample_dir(shared_faces: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SampleInfo]:
+def sample_dir(shared_library_dir: Path, shared_faces: Path, tmp_path_factory: pytest.TempPathFactory
+               ) -> tuple[Path, SampleInfo]:
+    """The real shared-photos library, named and edited like a user's (see ``tests/gui/sample.py``)."""
     folder = tmp_path_factory.mktemp("sample") / "lib"
-    info = build_sample_library(folder, shared_faces)
+    info = build_sample_library(folder, shared_library_dir, shared_faces)
     return folder, info
 
 
@@ -52,9 +41,7 @@ def sample(sample_dir: tuple[Path, SampleInfo]) -> SampleInfo:
 def _prepare(lib) -> None:  # noqa: ANN001
     from faceorganizer.settings import updated
 
-    lib.settings = updated(lib.settings, workers=1)
-    if not real_models_installed():
-        lib._analyzer = FakeAnalyzer()
+    lib.settings = updated(lib.settings, workers=1)  # CI has two cores; the GUI thread needs one of them
 
 
 @pytest.fixture()

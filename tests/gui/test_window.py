@@ -28,8 +28,9 @@ def _select(view, ids: list[int]) -> None:  # noqa: ANN001
 def test_window_shows_people_with_thumbnails(qtbot, window, sample):  # noqa: ANN001
     model = window.pages.people.model
     assert window.pages.kind == "people"
-    assert model.rowCount() == len(set(sample.people.values()))
-    assert "40 photos" in window.stats.text()
+    assert model.rowCount() == len(window.library.people())
+    assert set(sample.people.values()) <= set(model.ids)
+    assert f"{sample.photo_count} photos" in window.stats.text()
     # Covers decode off the GUI thread and then replace the placeholders.
     key = model.thumb_key(model.card(0))
     qtbot.waitUntil(lambda: window.session.thumbs.pixmap(key, request=False) is not None, timeout=10_000)
@@ -41,7 +42,8 @@ def test_window_shows_people_with_thumbnails(qtbot, window, sample):  # noqa: AN
 
 def test_rename_in_place_with_f2(qtbot, window, sample):  # noqa: ANN001
     view = window.pages.people.view
-    pid = sample.people["deepface_p10"]  # an unnamed person
+    identity = next(i for i in sample.people if i not in sample.named and sample.people[i] != sample.mixed_person)
+    pid = sample.people[identity]  # an unnamed person
     assert _people_names(window)[pid] is None
     _select(view, [pid])
     view.setFocus()
@@ -59,14 +61,17 @@ def test_rename_in_place_with_f2(qtbot, window, sample):  # noqa: ANN001
 
 def test_merge_two_people_then_undo_and_redo(qtbot, window, sample):  # noqa: ANN001
     view = window.pages.people.view
-    a, b = sample.people["angelina_jolie"], sample.people["deepface_p10"]
+    named = next(iter(sample.named))
+    unnamed = next(i for i in sample.people if i not in sample.named and sample.people[i] != sample.mixed_person)
+    a, b = sample.people[named], sample.people[unnamed]
+    expected = len(sample.person_faces(window.library, a)) + len(sample.person_faces(window.library, b))
     before = window.pages.people.model.rowCount()
     _select(view, [a, b])
     window.act_merge.trigger()
     qtbot.waitUntil(lambda: window.pages.people.model.rowCount() == before - 1, timeout=10_000)
     assert window.pages.people.model.row_of(a) is not None  # the named person stays
     card = window.pages.people.model.card_by_id(a)
-    assert card.face_count == 8
+    assert card.face_count == expected
     window.act_undo.trigger()
     qtbot.waitUntil(lambda: window.pages.people.model.rowCount() == before, timeout=10_000)
     window.act_redo.trigger()
@@ -76,26 +81,28 @@ def test_merge_two_people_then_undo_and_redo(qtbot, window, sample):  # noqa: AN
 
 def test_reject_face_leaves_person_and_undo_brings_it_back(qtbot, window, sample):  # noqa: ANN001
     pid = sample.people["angelina_jolie"]
+    count = len(sample.person_faces(window.library, pid))
     window.session.nav.open_person.emit(pid)
     assert window.pages.kind == "person"
     grid = window.pages.person.faces
-    assert grid.model.rowCount() == 4
+    assert grid.model.rowCount() == count
     face = grid.model.id_at(0)
     _select(grid.view, [face])
     grid.view.setFocus()
     qtbot.keyClick(grid.view, Qt.Key.Key_Delete)  # "Not this person"
-    qtbot.waitUntil(lambda: grid.model.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: grid.model.rowCount() == count - 1, timeout=10_000)
     assert face not in grid.model.ids
     rejected = list(window.library.db.query("SELECT * FROM rejections WHERE face_id = ?", [face]))
     assert rejected and rejected[0]["person_id"] == pid
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: grid.model.rowCount() == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: grid.model.rowCount() == count, timeout=10_000)
     assert face in grid.model.ids
     wait_idle(qtbot, window)
 
 
 def test_move_faces_by_dropping_on_a_person(qtbot, window, sample):  # noqa: ANN001
     target = sample.people["angelina_jolie"]
+    count = len(sample.person_faces(window.library, target))
     face = sample.unsorted[0]
     model = window.pages.people.model
     from faceorganizer.gui.models import FACE_MIME, encode_ids
@@ -103,23 +110,24 @@ def test_move_faces_by_dropping_on_a_person(qtbot, window, sample):  # noqa: ANN
     ix = model.index(model.row_of(target), 0)
     assert model.canDropMimeData(encode_ids(FACE_MIME, [face]), Qt.DropAction.MoveAction, -1, -1, ix)
     model.dropMimeData(encode_ids(FACE_MIME, [face]), Qt.DropAction.MoveAction, -1, -1, ix)
-    qtbot.waitUntil(lambda: (model.card_by_id(target) or model.card(0)).face_count == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: (model.card_by_id(target) or model.card(0)).face_count == count + 1, timeout=10_000)
     row = next(window.library.db.query("SELECT person_id, origin FROM assignments WHERE face_id = ?", [face]))
     assert row == {"person_id": target, "origin": "confirmed"}
     wait_idle(qtbot, window)
 
 
 def test_find_this_person_from_a_face(qtbot, window, sample):  # noqa: ANN001
-    face = sample.faces["obama"][0] if "obama" in sample.faces else sample.faces["angelina_jolie"][0]
-    identity = "obama" if "obama" in sample.faces else "angelina_jolie"
+    identity = "angelina_jolie"
+    face = sample.faces[identity][0]
     window.session.nav.find_face.emit(face)
     assert window.pages.kind == "search"
     search = window.pages.search
     qtbot.waitUntil(lambda: len(search.hits.hits) > 0, timeout=20_000)
     search.set_threshold(0.6)
     shown = search.hits.ids
-    same = set(sample.faces[identity]) - {face}
-    assert same and same <= set(shown[:len(same)]), "the same person's faces rank first"
+    same = set(sample.person_faces(window.library, sample.people[identity])) - {face}
+    assert same and set(shown[:len(same)]) <= same, "the same person's faces rank first"
+    assert set(sample.faces[identity]) - {face} <= set(shown), "every photo of the person is found"
     search.set_threshold(0.3)
     assert search.hits.rowCount() < len(shown)
     search.group.setChecked(True)
@@ -151,17 +159,19 @@ def test_filter_applies_to_the_current_view(qtbot, window, sample):  # noqa: ANN
     assert panel.text.text() == "gender=female"
     photos = window.pages.photos.model.ids
     assert 0 < len(photos) < total
-    genders = {r[0] >= 0.5 for r in window.library.db.execute(
-        f"SELECT gender FROM faces WHERE photo_id IN ({','.join(map(str, photos))})")}
-    assert genders == {False}
+    # Every photo left shows a woman (group photos may show men beside her).
+    women = {r[0] for r in window.library.db.execute(
+        f"SELECT DISTINCT photo_id FROM faces WHERE gender < 0.5 AND photo_id IN ({','.join(map(str, photos))})")}
+    assert women == set(photos)
     window.show_view("people")
     people = window.pages.people.model.rowCount()
-    assert 0 < people < len(set(sample.people.values()))
+    everyone = len(window.library.people())
+    assert 0 < people < everyone
     panel.set_expression("age>=")  # a syntax error is shown, nothing changes
     assert panel.error.isVisible()
     assert window.pages.people.model.rowCount() == people
     panel.clear()
-    assert window.pages.people.model.rowCount() == len(set(sample.people.values()))
+    assert window.pages.people.model.rowCount() == everyone
     wait_idle(qtbot, window)
 
 
@@ -172,8 +182,9 @@ def test_photo_viewer_shows_boxes_and_click_opens_person(qtbot, window, sample):
     window.session.nav.open_photo.emit(photo, face)
     viewer = window.pages.viewer
     assert window.pages.kind == "photo"
-    assert [b.card.id for b in viewer.boxes] == [face]
-    assert viewer.boxes[0].label.text() == "Angelina Jolie"
+    boxes = {b.card.id: b for b in viewer.boxes}
+    assert face in boxes
+    assert boxes[face].label.text() == "Angelina Jolie"
     qtbot.waitUntil(lambda: viewer._pixmap_item is not None, timeout=10_000)
     pos = viewer.face_center(face)
     qtbot.mouseClick(viewer.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
@@ -230,5 +241,5 @@ def test_person_summary_tab(qtbot, window, sample):  # noqa: ANN001
     page = window.pages.person
     page.tabs.setCurrentWidget(page.summary)
     qtbot.waitUntil(lambda: page.summary.summary is not None, timeout=20_000)
-    assert page.summary.summary.face_count == 4
+    assert page.summary.summary.face_count == len(sample.person_faces(window.library, sample.people["angelina_jolie"]))
     wait_idle(qtbot, window)
