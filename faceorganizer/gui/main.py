@@ -30,6 +30,13 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     from faceorganizer.gui import icons
 
     app.setWindowIcon(icons.app_icon())
+    if not getattr(app, "_runtimes_loaded", False):
+        # Loaded here, once, because importing them later from the import job's thread holds the GIL long
+        # enough to freeze the window (measured: 186 ms stalls; see bench/bench_gui_stall.py).
+        from faceorganizer.models.runtime import preload
+
+        log.info("native libraries loaded in %.2f s", preload())
+        app._runtimes_loaded = True
     return app
 
 

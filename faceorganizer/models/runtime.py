@@ -82,6 +82,24 @@ def onnx_providers() -> tuple[str, ...]:
     return tuple(ort.get_available_providers())
 
 
+def preload() -> float:
+    """Import the native libraries the pipeline, search and grouping use (and probe the GPU); returns seconds.
+
+    Importing torch, onnxruntime, faiss or scipy runs extension-module initialisers that hold the GIL for up
+    to ~200 ms at a time; done lazily from a worker thread (the first import job), that freezes a GUI thread.
+    The desktop app calls this once before its first window so those costs are paid at start-up instead.
+    """
+    import time
+
+    start = time.perf_counter()
+    for name in ("cv2", "onnxruntime", "faiss", "scipy.cluster.hierarchy", "scipy.spatial", "sklearn.cluster"):
+        if importlib.util.find_spec(name.split(".")[0]) is not None:
+            importlib.import_module(name)
+    onnx_providers()
+    torch_cuda_available()
+    return time.perf_counter() - start
+
+
 def pick_backend(preference: str = "auto", device: str = "auto", *, onnx_model: bool = True) -> BackendChoice:
     """Choose the backend and device for a network, following the module's rule, and log the choice.
 
