@@ -129,6 +129,16 @@ def _to_uint8(arr: Any, *, stretch: bool) -> Any:
     return np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a
 
 
+def _component_image(arr: Any) -> Any:
+    import numpy as np
+
+    a = np.asarray(arr, np.float32)
+    if a.ndim == 3:
+        a = a.mean(axis=2)
+    scale = float(np.abs(a).max()) or 1.0
+    return _to_uint8(0.5 + 0.5 * a / scale, stretch=False)
+
+
 def person_summary(library: Library, person_id: int) -> PersonSummary:
     """Counts, attribute occurrences, age over time and eigenfaces of a person's faces (worker thread)."""
     from faceorganizer.attributes import summary
@@ -143,7 +153,9 @@ def person_summary(library: Library, person_id: int) -> PersonSummary:
     mean, comps = None, []
     if s.eigenfaces is not None:
         mean = _to_uint8(s.eigenfaces.mean, stretch=False)
-        comps = [(_to_uint8(c, stretch=True), float(e))
-                 for c, e in zip(s.eigenfaces.components, s.eigenfaces.explained)]
+        # Components as grey images, zero at mid-grey (colour components read as odd tints, not as the
+        # directions the faces vary along); components explaining almost nothing are noise and left out.
+        comps = [(_component_image(c), float(e))
+                 for c, e in zip(s.eigenfaces.components, s.eigenfaces.explained) if e >= 0.005]
     return PersonSummary(s.face_count, s.photo_count, s.first_date, s.last_date, s.mean_age, s.age_trend_per_year,
                          list(s.age_over_time), sections, mean, comps)

@@ -11,17 +11,18 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QEvent, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
-                               QToolBar, QWidget)
+                               QToolBar, QVBoxLayout, QWidget)
 
 from faceorganizer import __version__
 from faceorganizer.gui import icons
 from faceorganizer.gui.errors import ErrorReporter
 from faceorganizer.gui.pages import Pages
 from faceorganizer.gui.session import Session
-from faceorganizer.gui.views.filters import FilterPanel
+from faceorganizer.gui.views.filters import FilterBar, FilterPanel
 from faceorganizer.gui.views.find_photo import FindInPhotoDialog
 from faceorganizer.gui.views.imports import ImportController, SkippedDialog
 from faceorganizer.gui.views.review import ReviewDialog, SplitDialog
@@ -33,6 +34,30 @@ from faceorganizer.library import Library
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
 VIEW_KINDS = ("photos", "people", "unsorted", "search")
+
+
+class _TwinAction(QAction):
+    """Triggers ``action`` and follows its enabled state; a bound-method slot, so Qt disconnects it when either
+    side is destroyed (a lambda would outlive this action at shutdown)."""
+
+    def __init__(self, action: QAction, text: str, parent: QWidget) -> None:
+        super().__init__(action.icon(), text, parent)
+        self.action = action
+        self.setData(action.data())
+        action.changed.connect(self.sync)
+        self.triggered.connect(self.forward)
+        self.sync()
+
+    def sync(self) -> None:
+        if not (shiboken6.isValid(self) and shiboken6.isValid(self.action)):  # the window is being torn down
+            return
+        self.setEnabled(self.action.isEnabled())
+        full = self.action.text().replace("&", "")
+        keys = self.action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.setToolTip(f"{full} ({keys})" if keys else full)
+
+    def forward(self) -> None:
+        self.action.trigger()
 
 
 class MainWindow(QMainWindow):
@@ -49,8 +74,15 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
-        self.stack = QStackedWidget(self)
-        self.setCentralWidget(self.stack)
+        central = QWidget(self)
+        self.stack = QStackedWidget(central)
+        self.filter_bar = FilterBar(central)
+        box = QVBoxLayout(central)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.filter_bar)
+        box.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
         self.pages = Pages(self.session, self.stack, self)
         self.sidebar = Sidebar(self.session.reader, self)
         self.sidebar.selected.connect(self._sidebar_selected)
@@ -58,17 +90,21 @@ class MainWindow(QMainWindow):
         self.nav_dock = self._dock("Navigation", "navigation", self.sidebar, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.filters = FilterPanel(self.session, self)
         self.filters.changed.connect(self.pages.set_filter)
+        self.filters.changed.connect(lambda _r: self._update_filter_bar())
+        self.filter_bar.clear_requested.connect(self.filters.clear)
         self.filter_dock = self._dock("Filter", "filter", self.filters, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.job_status = JobStatus(self)
         self.stats = QLabel(self)
-        self.statusBar().addWidget(self.stats)
+        # Permanent, so that passing messages ("Done: rename …") do not hide the library's counts.
         self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.stats)
         self.importer = ImportController(self.session, self.job_status, self)
         self.importer.finished.connect(self._import_finished)
         self.session.nav.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.session.edits.applied.connect(lambda text, _r: self.statusBar().showMessage(f"Done: {text}", 4000))
         self.pages.refreshed.connect(self._refresh_chrome)
+        self.pages.refreshed.connect(self._update_filter_bar)
         self.pages.page_changed.connect(self._page_changed)
         self.pages.people.review_requested.connect(self.review)
         self.pages.people.split_requested.connect(self.split)
@@ -198,13 +234,18 @@ class MainWindow(QMainWindow):
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.addActions([self.act_add_folder, self.act_find_photo])
         tb.addSeparator()
-        tb.addActions([self.act_undo, self.act_redo])
+        tb.addActions([self._toolbar_twin(self.act_undo, "Undo"), self._toolbar_twin(self.act_redo, "Redo")])
         tb.addSeparator()
         tb.addActions(self.act_views[:3])
         tb.addSeparator()
         tb.addAction(self.act_filter)
         self.addToolBar(tb)
         self.toolbar = tb
+
+    def _toolbar_twin(self, action: QAction, text: str) -> QAction:
+        """A toolbar button for ``action`` with a short fixed label (the menu keeps "Undo rename to …"); the full
+        text goes to the tooltip, so the toolbar does not change width with every edit."""
+        return _TwinAction(action, text, self)
 
     # ------------------------------------------------------------------ views
     def show_view(self, kind: str, ident: object = None) -> None:
@@ -220,9 +261,30 @@ class MainWindow(QMainWindow):
                   "person": "this person's faces", "unsorted": "unsorted faces", "search": "search results",
                   "photo": "nothing (photo viewer)"}.get(kind, kind)
         self.filters.set_target(target)
+        self._update_filter_bar()
         on_people = kind == "people"
         for act in (self.act_merge, self.act_hide):
             act.setEnabled(on_people)
+
+    def _update_filter_bar(self) -> None:
+        """Show, above the page, that a filter hides part of it and how much is left."""
+        result = self.filters.result
+        if not result.active or self.pages.kind == "photo":
+            self.filter_bar.hide()
+            return
+        models = {"photos": (self.pages.photos.model, "photo"), "folder": (self.pages.photos.model, "photo"),
+                  "people": (self.pages.people.model, "person"), "unsorted": (self.pages.unsorted.model, "face"),
+                  "person": (self.pages.person.faces.model, "face"), "search": (self.pages.search.hits, "face")}
+        model, noun = models.get(self.pages.kind, (None, ""))
+        count = ""
+        if model is not None:
+            n = model.rowCount()
+            more = "+" if model.canFetchMore() else ""
+            plural = {"person": "people"}.get(noun, noun + "s") if n != 1 else noun
+            count = f"{n:,}{more} {plural} shown"
+        what = result.expr or "the ticked people are all in the photo"
+        self.filter_bar.set_text(what, count)
+        self.filter_bar.show()
 
     def _refresh_chrome(self) -> None:
         counts = self.session.reader.counts()

@@ -9,6 +9,7 @@ Refreshing keeps rows whose ids did not change (no reset while an import adds fa
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,15 @@ def decode_ids(data: QMimeData, mime: str) -> list[int]:
         return [int(i) for i in json.loads(bytes(data.data(mime)).decode())]
     except (ValueError, TypeError):
         return []
+
+
+def photo_label(path: str, taken_at: str | None = None) -> str:
+    """A short name for the photo a face comes from: its date when known, else its file name without extension."""
+    if taken_at:
+        return str(taken_at)[:10]
+    name = os.path.basename(path)
+    stem, ext = os.path.splitext(name)
+    return stem or name
 
 
 class IdListModel(QAbstractListModel):
@@ -337,7 +347,9 @@ class FacesModel(IdListModel):
         return f"face:{card.id}"
 
     def title(self, card: FaceCard) -> str:
-        return card.person_label if self.show_person else (card.taken_at or "")[:10] or f"Face {card.id}"
+        if self.show_person and card.person_id is not None:
+            return card.person_label
+        return photo_label(card.photo, card.taken_at)  # on a person's page / among unsorted faces: which photo
 
     def subtitle(self, card: FaceCard) -> str:
         a = card.attributes
@@ -414,7 +426,7 @@ class PhotosModel(IdListModel):
 
     def subtitle(self, card: PhotoCard) -> str:
         date = (card.taken_at or "")[:10]
-        faces = f"{card.face_count} face{'s' if card.face_count != 1 else ''}"
+        faces = {0: "no faces", 1: "1 face"}.get(card.face_count, f"{card.face_count} faces")
         return f"{date} · {faces}" if date else faces
 
     def tooltip(self, card: PhotoCard) -> str:
@@ -481,12 +493,17 @@ class HitsModel(IdListModel):
         hit = self._by_id.get(card.id)
         if hit is None:
             return ""
-        return f"distance {hit.distance:.2f}" + (f" · {hit.score:.0%}" if hit.score is not None else "")
+        if hit.score is not None:
+            return f"{hit.score:.0%} match"
+        return f"distance {hit.distance:.2f}"
 
     def tooltip(self, card: FaceCard) -> str:
         from faceorganizer.scan.discover import display_path
 
-        return f"{card.person_label}\n{display_path(card.photo)}\n{self.subtitle(card)}"
+        hit = self._by_id.get(card.id)
+        how = "" if hit is None else f"distance {hit.distance:.2f}" + (
+            f" ({hit.score:.0%} match)" if hit.score is not None else "")
+        return f"{card.person_label}\n{display_path(card.photo)}\n{how}\nDouble-click to see the photo"
 
     def muted(self, card: FaceCard) -> bool:
         return card.person_id is None

@@ -7,6 +7,7 @@ which also catches the import's commits), applies the filter to whichever page i
 
 from __future__ import annotations
 
+import html
 import os
 from typing import Any
 
@@ -156,7 +157,8 @@ class Pages(QObject):
         """Find this person: faces like ``face_id``, ranked, on the search page."""
         card = self.session.reader.face_cards([face_id]).get(face_id)
         who = card.person_label if card and card.person_id else "this face"
-        description = f"Faces like <b>{who}</b> (face {face_id})"
+        where = f" in {os.path.basename(card.photo)}" if card is not None else ""
+        description = f"Faces like <b>{html.escape(who)}</b>{html.escape(where)}"
         self.search.set_pending(description, f"face:{face_id}")
         self.show("search")
         library = self.session.library

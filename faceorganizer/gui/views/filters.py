@@ -7,13 +7,15 @@ to the current view (faces, people, photos, search results). Changes apply after
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+                               QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSizePolicy,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from faceorganizer.errors import FilterSyntaxError
 from faceorganizer.gui import core
@@ -47,6 +49,44 @@ class FilterResult:
         parts = ["p.id IN (SELECT f.photo_id FROM faces f JOIN assignments a ON a.face_id = f.id "
                  "WHERE a.person_id = ?)"] * len(self.all_people)
         return " AND ".join(parts), list(self.all_people)
+
+
+class FilterBar(QFrame):
+    """A strip above the page while a filter is on: what it keeps, how much is shown, and a way to clear it."""
+
+    clear_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        tint = QColor(pal.color(QPalette.ColorRole.Highlight))
+        tint.setAlpha(40)
+        base = pal.color(QPalette.ColorRole.Window)
+        mixed = QColor.fromRgbF(*(b * (1 - tint.alphaF()) + t * tint.alphaF()
+                                  for b, t in zip(base.getRgbF()[:3], tint.getRgbF()[:3])))
+        pal.setColor(QPalette.ColorRole.Window, mixed)
+        self.setPalette(pal)
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.count = QLabel(self)
+        clear = QPushButton("Clear filter", self)
+        clear.setToolTip("Show everything again")
+        clear.clicked.connect(self.clear_requested)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 3, 6, 3)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.count)
+        row.addSpacing(8)
+        row.addWidget(clear)
+        self.hide()
+
+    def set_text(self, expr: str, count: str) -> None:
+        self.label.setText(f"Filter: <b>{html.escape(expr)}</b>")
+        self.label.setToolTip(expr)
+        self.count.setText(count)
 
 
 class FilterPanel(QWidget):
@@ -180,11 +220,16 @@ class FilterPanel(QWidget):
             ticked = {self.people.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.people.count())
                       if self.people.item(i).checkState() == Qt.CheckState.Checked}
             self.people.clear()
-            for pid, name in self.session.reader.person_names():
+            names = self.session.reader.person_names()
+            for pid, name in names:
                 item = QListWidgetItem(name, self.people)
                 item.setData(Qt.ItemDataRole.UserRole, pid)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked if pid in ticked else Qt.CheckState.Unchecked)
+            if not names:  # say why the list is empty instead of showing a blank box
+                hint = QListWidgetItem("Named people appear here.\nName someone (F2 in People) to filter by them.",
+                                       self.people)
+                hint.setFlags(Qt.ItemFlag.NoItemFlags)
             current = self.folder.currentText()
             self.folder.clear()
             self.folder.addItem("Any")
@@ -266,7 +311,11 @@ class FilterPanel(QWidget):
         self._building = True
         try:
             self.age_on.setChecked(False)
+            self.age_min.setValue(0)
+            self.age_max.setValue(100)
             self.date_on.setChecked(False)
+            self.date_from.setDate(QDate(2000, 1, 1))
+            self.date_to.setDate(QDate.currentDate())
             for c in (self.gender, self.expression, self.pose, self.folder, self.people_mode):
                 c.setCurrentIndex(0)
             self.sharpness.setValue(0)

@@ -54,8 +54,9 @@ class GridDelegate(QStyledItemDelegate):
         pm = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pm, QPixmap) and not pm.isNull():
             size = pm.deviceIndependentSize().toSize().scaled(thumb.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            # Bottom-aligned (like a file manager's icon view): the caption stays right under a wide photo.
             target = QRect(thumb.x() + (thumb.width() - size.width()) // 2,
-                           thumb.y() + (thumb.height() - size.height()) // 2, size.width(), size.height())
+                           thumb.y() + thumb.height() - size.height(), size.width(), size.height())
             path = QPainterPath()
             path.addRoundedRect(target, 8, 8)
             painter.setClipPath(path)
@@ -131,6 +132,29 @@ class GridView(QListView):
         self.customContextMenuRequested.connect(self._context)
         self.activated.connect(lambda ix: self.opened.emit(int(ix.data(IdRole))))
         self.verticalScrollBar().setSingleStep(24)
+
+    def tile_size(self) -> QSize:
+        """The size of one tile (what the delegate asks for)."""
+        fm = self.fontMetrics()
+        return QSize(self.thumb_size + 2 * PAD + 8, self.thumb_size + 2 * PAD + fm.height() * TEXT_LINES + 6)
+
+    def _justify(self) -> None:
+        """Spread the columns over the whole width (no ragged empty band on the right): the grid cell is the
+        tile plus an equal share of the room left over."""
+        tile = self.tile_size()
+        gap = 2 * self.spacing()
+        # What QListView lays out in: the largest viewport, less a vertical scroll bar it always reserves, less
+        # the spacing it keeps at the edges.
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar())
+        width = self.maximumViewportSize().width() - bar - 2 * self.spacing() - 2
+        cols = max(1, (width + gap) // (tile.width() + gap))
+        cell = QSize(max(tile.width() + gap, width // cols), tile.height() + gap)
+        if cell != self.gridSize():
+            self.setGridSize(cell)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001
+        self._justify()
+        super().resizeEvent(event)
 
     def selected_ids(self) -> list[int]:
         rows = sorted(ix.row() for ix in self.selectionModel().selectedIndexes()) if self.selectionModel() else []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import os
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QPainter, QPalette, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
-                               QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
-                               QWidget)
+                               QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from faceorganizer.gui.models import PhotosModel
 from faceorganizer.gui.reads import FaceCard
@@ -68,7 +71,8 @@ class FaceBox(QGraphicsRectItem):
         self.bg = QGraphicsRectItem(self.label.boundingRect().adjusted(-3, -1, 3, 1), self.label)
         self.bg.setBrush(QColor(0, 0, 0, 160))
         self.bg.setPen(QPen(Qt.PenStyle.NoPen))
-        self.bg.setZValue(-1)
+        # A child paints over its parent unless told otherwise: keep the dark plate behind the white text.
+        self.bg.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
 
     def mousePressEvent(self, event) -> None:  # noqa: ANN001
         if event.button() == Qt.MouseButton.LeftButton:
@@ -101,6 +105,9 @@ class PhotoViewer(QWidget):
         self.view.setBackgroundBrush(self.palette().color(QPalette.ColorRole.Window).darker(115))
         self.title = QLabel(self)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long path must not widen the window: the label takes the room there is (full path in the tooltip).
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setMinimumWidth(0)
         back = QToolButton(self)
         back.setText("← Back")
         back.setToolTip("Back to the previous view (Esc)")
@@ -149,8 +156,12 @@ class PhotoViewer(QWidget):
             self.title.setText("This photo is no longer in the library")
             return
         self.card = card
-        self.title.setText(f"<b>{card.filename}</b>  ·  {card.taken_at or 'no date'}  ·  "
-                           f"{card.face_count} face(s)  ·  <span style='color:gray'>{display_path(card.path)}</span>")
+        faces = {0: "no faces", 1: "1 face"}.get(card.face_count, f"{card.face_count} faces")
+        date = (card.taken_at or "")[:10] or "no date"
+        where = os.path.dirname(display_path(card.path))
+        self.title.setText(f"<b>{html.escape(card.filename)}</b>  ·  {date}  ·  {faces}  ·  "
+                           f"<span style='color:gray'>{html.escape(where)}</span>")
+        self.title.setToolTip(display_path(card.path))
         w, h = card.width or 800, card.height or 600
         self.scene.setSceneRect(0, 0, w, h)
         pm = self.session.thumbs.pixmap(f"full:{photo_id}") or self.session.thumbs.pixmap(f"photo:{photo_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QStackedWidget, QVBoxLayout, QWidget
 
 from faceorganizer.gui.models import Hit, HitGroupsModel, HitsModel
@@ -25,6 +26,9 @@ class SearchPage(QWidget):
         self.query_text = QLabel("No search yet. Right-click a face and choose <b>Find this person</b>, "
                                  "or use <b>File ▸ Find person in photo…</b>", self)
         self.query_text.setWordWrap(True)
+        font = QFont(self.query_text.font())
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.query_text.setFont(font)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(20, 120)
         self.slider.setValue(int(round(session.library.settings.search_threshold * 100)))

@@ -41,9 +41,15 @@ def _when(text: str) -> float | None:
 
 
 class OccurrenceChart(QWidget):
-    """Horizontal bars per section: the share of faces with each attribute value."""
+    """Horizontal bars per section: the share of faces with each attribute value.
+
+    Sections flow into two columns when the widget is wide enough, so the whole chart (and the age chart
+    below it) fits on one screen; values no face has are drawn muted.
+    """
 
     ROW = 20
+    MIN_COLUMN = 330
+    GAP = 28
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,53 +59,88 @@ class OccurrenceChart(QWidget):
     def set_sections(self, sections: list[tuple[str, list[tuple[str, int, int]]]]) -> None:
         self.sections = [(t, [b for b in bars if b[2]]) for t, bars in sections]
         self.sections = [(t, bars) for t, bars in self.sections if bars]
-        self.setFixedHeight(self.sizeHint().height())
+        self._fit_height()
         self.update()
 
+    @staticmethod
+    def _rows(sections: list) -> int:
+        return sum(len(b) + 1 for _, b in sections)
+
+    def columns(self, width: int | None = None) -> list[list[tuple[str, list[tuple[str, int, int]]]]]:
+        """The sections of each column: two balanced columns (in order) when there is room, else one."""
+        width = self.width() if width is None else width
+        if len(self.sections) < 2 or width < 2 * self.MIN_COLUMN + self.GAP:
+            return [self.sections]
+        best = min(range(1, len(self.sections)),
+                   key=lambda k: max(self._rows(self.sections[:k]), self._rows(self.sections[k:])))
+        return [self.sections[:best], self.sections[best:]]
+
+    def _height(self, width: int) -> int:
+        rows = max((self._rows(c) for c in self.columns(width)), default=0)
+        return max(40, rows * self.ROW + 8)
+
+    def _fit_height(self) -> None:
+        h = self._height(self.width())
+        if h != self.height() or self.minimumHeight() != h:
+            self.setFixedHeight(h)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001
+        super().resizeEvent(event)
+        self._fit_height()
+
     def sizeHint(self) -> QSize:
-        rows = sum(len(b) + 1 for _, b in self.sections)
-        return QSize(360, max(40, rows * self.ROW + 8))
+        return QSize(360, self._height(self.width()))
 
     def paintEvent(self, event) -> None:  # noqa: ANN001
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         text = pal.color(QPalette.ColorRole.Text)
+        muted = QColor(text)
+        muted.setAlpha(110)
         track = QColor(text)
         track.setAlpha(28)
         bold = QFont(self.font())
         bold.setBold(True)
-        label_w = 110
-        pct_w = 90
-        y = 2.0
+        fm = QFontMetrics(self.font())
         if not self.sections:
             p.setPen(text)
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No attribute estimates")
             return
-        for title, bars in self.sections:
-            p.setFont(bold)
-            p.setPen(text)
-            p.drawText(QRectF(0, y, self.width(), self.ROW), Qt.AlignmentFlag.AlignVCenter, title)
-            y += self.ROW
-            p.setFont(self.font())
-            color = QColor(SECTION_COLORS.get(title, pal.color(QPalette.ColorRole.Highlight).name()))
-            for label, count, total in bars:
-                frac = count / total if total else 0.0
-                full = QRectF(label_w, y + 4, max(10.0, self.width() - label_w - pct_w), self.ROW - 8)
+        labels = [label for _, bars in self.sections for label, _c, _t in bars]
+        label_w = min(150, max(fm.horizontalAdvance(t) for t in labels) + 20)
+        totals = [t for _, bars in self.sections for _l, _c, t in bars]
+        pct_w = fm.horizontalAdvance(f"100%  ({max(totals)}/{max(totals)})") + 10
+        columns = self.columns()
+        col_w = (self.width() - self.GAP * (len(columns) - 1)) / len(columns)
+        for ci, column in enumerate(columns):
+            x0 = ci * (col_w + self.GAP)
+            y = 2.0
+            for title, bars in column:
+                p.setFont(bold)
                 p.setPen(text)
-                p.drawText(QRectF(8, y, label_w - 12, self.ROW), Qt.AlignmentFlag.AlignVCenter,
-                           QFontMetrics(self.font()).elidedText(label, Qt.TextElideMode.ElideRight, label_w - 12))
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(track)
-                p.drawRoundedRect(full, 4, 4)
-                if frac > 0:
-                    p.setBrush(color)
-                    p.drawRoundedRect(QRectF(full.left(), full.top(), max(6.0, full.width() * frac), full.height()),
-                                      4, 4)
-                p.setPen(text)
-                p.drawText(QRectF(full.right() + 6, y, pct_w - 6, self.ROW), Qt.AlignmentFlag.AlignVCenter,
-                           f"{frac:.0%}  ({count}/{total})")
+                p.drawText(QRectF(x0, y, col_w, self.ROW), Qt.AlignmentFlag.AlignVCenter, title)
                 y += self.ROW
+                p.setFont(self.font())
+                color = QColor(SECTION_COLORS.get(title, pal.color(QPalette.ColorRole.Highlight).name()))
+                for label, count, total in bars:
+                    frac = count / total if total else 0.0
+                    pen = text if count else muted
+                    full = QRectF(x0 + label_w, y + 5, max(10.0, col_w - label_w - pct_w), self.ROW - 10)
+                    p.setPen(pen)
+                    p.drawText(QRectF(x0 + 8, y, label_w - 12, self.ROW), Qt.AlignmentFlag.AlignVCenter,
+                               fm.elidedText(label, Qt.TextElideMode.ElideRight, label_w - 12))
+                    p.setPen(Qt.PenStyle.NoPen)
+                    p.setBrush(track)
+                    p.drawRoundedRect(full, 4, 4)
+                    if frac > 0:
+                        p.setBrush(color)
+                        p.drawRoundedRect(QRectF(full.left(), full.top(), max(6.0, full.width() * frac),
+                                                 full.height()), 4, 4)
+                    p.setPen(pen)
+                    p.drawText(QRectF(full.right() + 8, y, pct_w - 8, self.ROW), Qt.AlignmentFlag.AlignVCenter,
+                               f"{frac:.0%}  ({count}/{total})")
+                    y += self.ROW
         p.end()
 
 
@@ -115,6 +156,8 @@ class AgeChart(QWidget):
 
     def set_points(self, points: list[tuple[str, float]]) -> None:
         self.points = [(d, a) for d, a in points if _when(d) is not None]
+        # A chart needs two days; a message alone needs a line or two, not the chart's height.
+        self.setFixedHeight(220 if len({str(d)[:10] for d, _ in self.points}) >= 2 else 56)
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: ANN001
@@ -126,9 +169,15 @@ class AgeChart(QWidget):
         grid = QColor(text)
         grid.setAlpha(40)
         area = QRectF(42, 10, self.width() - 56, self.height() - 36)
-        if not self.points:
-            p.setPen(text)
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No dated photos with an age estimate")
+        days = {str(d)[:10] for d, _ in self.points}
+        if len(days) < 2:
+            muted = QColor(text)
+            muted.setAlpha(150)
+            p.setPen(muted)
+            what = ("No photo of this person has a date" if not days else
+                    f"All dated photos of this person are from {next(iter(days))}")
+            p.drawText(self.rect().adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                       f"{what}: age over time needs photos taken on different days.")
             return
         xs = np.array([_when(d) for d, _ in self.points], np.float64)
         ys = np.array([a for _, a in self.points], np.float64)
@@ -203,6 +252,10 @@ class SummaryWidget(QScrollArea):
         cap.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         left.addWidget(cap)
         left.addLayout(self.components)
+        self.components_caption = QLabel("main ways the faces vary", body)
+        self.components_caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.components_caption.setToolTip("Principal components of the aligned faces, zero at mid-grey")
+        left.addWidget(self.components_caption)
         left.addSpacing(8)
         left.addWidget(self.figures)
         left.addStretch(1)
@@ -230,6 +283,7 @@ class SummaryWidget(QScrollArea):
             if item.widget():
                 item.widget().deleteLater()
         self.figures.setText(f"<i>{message}</i>")
+        self.components_caption.hide()
         self.chart.set_sections([])
         self.age.set_points([])
 
@@ -247,10 +301,13 @@ class SummaryWidget(QScrollArea):
                                                          Qt.TransformationMode.SmoothTransformation))
             tile.setToolTip(f"Component {i + 1}: {share:.0%} of the variation between the faces")
             self.components.addWidget(tile, i // 3, i % 3)
+        self.components_caption.setVisible(bool(comps))
         s = summary
         lines = [f"<b>{s.face_count}</b> faces in <b>{s.photo_count}</b> photos"]
-        if s.first_date:
+        if s.first_date and s.first_date != s.last_date:
             lines.append(f"from {s.first_date} to {s.last_date}")
+        elif s.first_date:
+            lines.append(f"dated photos: {s.first_date}")
         if s.mean_age is not None:
             lines.append(f"mean estimated age <b>{s.mean_age:.0f}</b>")
         if s.age_trend_per_year is not None:
