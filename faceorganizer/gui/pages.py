@@ -46,6 +46,13 @@ class Pages(QObject):
         self.viewer = PhotoViewer(session)
         for w in (self.photos, self.people, self.person, self.unsorted, self.search, self.viewer):
             stack.addWidget(w)
+        add = "Add a folder of photos (File ▸ Add folder…, Ctrl+O) or drop folders on this window."
+        self.photos.view.empty_text = f"No photos here.\n\n{add}"
+        self.people.view.empty_text = ("No people yet. People appear here while photos are imported: faces of "
+                                       f"the same person are grouped for you to name.\n\n{add}")
+        self.unsorted.view.empty_text = "No unsorted faces: every face found belongs to a person."
+        self.search.hit_view.empty_text = ("Right-click any face and choose “Find this person”, or use "
+                                           "File ▸ Find person in photo… to search with an outside photo.")
         self.kind = "people"
         self.ident: Any = None
         self.history: list[tuple[str, Any]] = []

@@ -115,6 +115,8 @@ class GridView(QListView):
     def __init__(self, thumb_size: int = 112, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.thumb_size = thumb_size
+        #: What an empty grid says (what the page is for and how to fill it); blank says nothing.
+        self.empty_text = ""
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setMovement(QListView.Movement.Static)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -155,6 +157,16 @@ class GridView(QListView):
     def resizeEvent(self, event) -> None:  # noqa: ANN001
         self._justify()
         super().resizeEvent(event)
+
+    def paintEvent(self, event) -> None:  # noqa: ANN001
+        super().paintEvent(event)
+        model = self.model()
+        if self.empty_text and (model is None or model.rowCount() == 0):
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            rect = self.viewport().rect().adjusted(24, 24, -24, -24)
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.empty_text)
+            painter.end()
 
     def selected_ids(self) -> list[int]:
         rows = sorted(ix.row() for ix in self.selectionModel().selectedIndexes()) if self.selectionModel() else []
