@@ -31,6 +31,7 @@ log = logging.getLogger("faceorganizer.gui")
 
 THUMB_SIZE = 256
 FULL_SIZE = 2560
+LINGER_S = 0.3
 MAX_PENDING = 400
 PIXMAP_CACHE = 2500
 BUDGET_MS = 8  # GUI time spent converting images per batch
@@ -91,9 +92,11 @@ class ThumbnailLoader(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # a lingering drain waits on it for new requests
         self._pending: deque[str] = deque()
         self._queued: set[str] = set()
         self._running = 0
+        self._kick_scheduled = False
         self._closing = False
         self._connections: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all_connections: list[sqlite3.Connection] = []
@@ -127,10 +130,20 @@ class ThumbnailLoader(QObject):
             self._pending.append(key)
             while len(self._pending) > MAX_PENDING:  # the oldest requests scrolled out of view long ago
                 self._queued.discard(self._pending.popleft())
-            start = self._running < self.pool.maxThreadCount()
-            if start:
-                self._running += 1
-        if start:
+            self._wake.notify()
+        # A paint requests dozens of tiles: wake the pool once after it, not once per tile (QThreadPool.start
+        # costs ~0.17 ms on the GUI thread, and drains started mid-paint compete with it for the GIL).
+        if not self._kick_scheduled:
+            self._kick_scheduled = True
+            QTimer.singleShot(0, self, self._kick)
+
+    def _kick(self) -> None:
+        self._kick_scheduled = False
+        with self._lock:
+            start = 0 if self._closing else min(self.pool.maxThreadCount() - self._running, len(self._pending))
+            start = max(0, start)
+            self._running += start
+        for _ in range(start):
             self.pool.start(_Drain(self))
 
     def forget(self, prefix: str = "") -> None:
@@ -141,11 +154,15 @@ class ThumbnailLoader(QObject):
             del self.broken[key]
 
     def _on_decoded(self, key: str, image: QImage) -> None:
+        with self._lock:
+            self._queued.discard(key)
         self._incoming[key] = image
         if not self._convert.isActive():
             self._convert.start()
 
     def _on_broken(self, key: str, reason: str) -> None:
+        with self._lock:
+            self._queued.discard(key)
         self.broken[key] = reason
         self.pixmaps_ready.emit([key])
 
@@ -165,8 +182,9 @@ class ThumbnailLoader(QObject):
 
     @property
     def idle(self) -> bool:
+        """Nothing queued, decoding or waiting for conversion (a drain lingering for work counts as idle)."""
         with self._lock:
-            return not self._pending and self._running == 0 and not self._incoming
+            return not self._pending and not self._queued and not self._incoming
 
     def shutdown(self) -> None:
         """Drop queued work, wait for the pool, close the worker connections."""
@@ -174,6 +192,7 @@ class ThumbnailLoader(QObject):
             self._closing = True
             self._pending.clear()
             self._queued.clear()
+            self._wake.notify_all()  # lingering drains leave now
         self.pool.waitForDone()
         _LOADERS.discard(self)
         for conn in self._all_connections:
@@ -196,6 +215,10 @@ class ThumbnailLoader(QObject):
         try:
             while True:
                 with self._lock:
+                    if not self._closing and not self._pending:
+                        # Linger a moment for the next paint's requests: starting a pool thread costs the GUI
+                        # thread ~1 ms, and a scroll asks for tiles every frame.
+                        self._wake.wait(LINGER_S)
                     if self._closing or not self._pending:
                         self._running -= 1
                         return
@@ -208,10 +231,12 @@ class ThumbnailLoader(QObject):
                 else:
                     reason = "cannot decode" if image is None or image.isNull() else ""
                 with self._lock:
-                    self._queued.discard(key)
                     closing = self._closing
+                    if closing:
+                        self._queued.discard(key)
                 if closing:
                     continue
+                # Stays in _queued until the GUI thread receives it, so idle() never misses an image in flight.
                 if reason:
                     self._broken.emit(key, reason)
                 else:
