@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
             self.sidebar.select(kind, ident)
         target = {"photos": "photos", "folder": "photos in this folder", "people": "people (who have such faces)",
                   "person": "this person's faces", "unsorted": "unsorted faces", "search": "search results",
-                  "photo": "nothing (photo viewer)"}.get(kind, kind)
+                  "photo": "the grids (not a single photo)"}.get(kind, kind)
         self.filters.set_target(target)
         self._update_filter_bar()
         on_people = kind == "people"

