@@ -35,6 +35,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tests.gui.sample import main_faces_by_identity, person_of  # noqa: E402 - the GUI tests' library helpers
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -102,28 +103,6 @@ def _shoot(app, widget, out: Path, name: str) -> Path:  # noqa: ANN001
         raise OSError(f"cannot write {path}")
     print(f"  {path}")
     return path
-
-
-def _main_faces(lib, photos: Path) -> dict[str, list[int]]:  # noqa: ANN001
-    """identity folder → the largest face of each of its photos (the photo's main face)."""
-    root = str(photos / "identities")
-    out: dict[str, list[int]] = {}
-    seen = set()
-    for r in lib.db.query("SELECT p.path, f.id, f.w * f.h AS area FROM photos p JOIN faces f ON f.photo_id = p.id "
-                          "WHERE substr(p.path, 1, ?) = ? ORDER BY p.path, area DESC", [len(root), root]):
-        if r["path"] not in seen:
-            seen.add(r["path"])
-            out.setdefault(Path(r["path"]).parent.name, []).append(r["id"])
-    return out
-
-
-def _person_of(lib, faces: list[int]) -> int | None:  # noqa: ANN001
-    from collections import Counter
-
-    marks = ",".join("?" * len(faces))
-    votes = Counter(r["person_id"] for r in lib.db.query(
-        f"SELECT person_id FROM assignments WHERE face_id IN ({marks})", faces))
-    return votes.most_common(1)[0][0] if votes else None
 
 
 def _group_photo(lib, photos: Path) -> int:  # noqa: ANN001
@@ -195,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         _shoot(app, window, out, "01-main-after-import.png")
 
         # Name the identities with most photos, every other one (a library half sorted), like a user would.
-        mains = _main_faces(lib, photos)
-        people = {i: p for i, faces in mains.items() if (p := _person_of(lib, faces)) is not None}
+        mains = main_faces_by_identity(lib, photos)
+        people = {i: p for i, faces in mains.items() if (p := person_of(lib, faces)) is not None}
         order = sorted(people, key=lambda i: (-len(mains[i]), i))
         named = {}
         for n, identity in enumerate(order):

@@ -35,7 +35,7 @@ class SampleInfo:
             "SELECT face_id FROM assignments WHERE person_id = ? ORDER BY face_id", [person_id])]
 
 
-def _main_faces(lib: Library, shared_faces: Path) -> dict[str, list[int]]:
+def main_faces_by_identity(lib: Library, shared_faces: Path) -> dict[str, list[int]]:
     """identity → the largest face of each of its ``identities/`` photos."""
     root = str(shared_faces / "identities")
     out: dict[str, list[int]] = {}
@@ -48,7 +48,8 @@ def _main_faces(lib: Library, shared_faces: Path) -> dict[str, list[int]]:
     return out
 
 
-def _person_of(lib: Library, face_ids: list[int]) -> int | None:
+def person_of(lib: Library, face_ids: list[int]) -> int | None:
+    """The person holding most of ``face_ids`` (None when none is assigned)."""
     marks = ",".join("?" * len(face_ids))
     votes = Counter(r["person_id"] for r in lib.db.query(
         f"SELECT person_id FROM assignments WHERE face_id IN ({marks})", face_ids))
@@ -60,9 +61,9 @@ def build_sample_library(folder: Path, real_library: Path, shared_faces: Path) -
     shutil.copytree(real_library, folder)
     info = SampleInfo()
     with Library.open(folder) as lib:
-        info.faces = _main_faces(lib, shared_faces)
+        info.faces = main_faces_by_identity(lib, shared_faces)
         for identity, faces in info.faces.items():
-            person = _person_of(lib, faces)
+            person = person_of(lib, faces)
             if person is not None:
                 info.people[identity] = person
         # Identities with most photos first; each owns its person alone (grouping on these photos is exact).
