@@ -25,6 +25,7 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPixmap
 
+from faceorganizer.pipeline import decode as _decode_formats  # noqa: F401 - registers HEIC with Pillow
 from faceorganizer.scan.discover import text_to_path
 
 log = logging.getLogger("faceorganizer.gui")

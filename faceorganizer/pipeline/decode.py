@@ -22,6 +22,23 @@ from faceorganizer.errors import ImageError
 #: (``draft_size``) counts the reduced size, so huge JPEGs can still be analysed at detection size.
 DEFAULT_MAX_PIXELS = 200_000_000
 
+
+
+def _register_heif() -> bool:
+    """Let Pillow open HEIC/HEIF (phone photos) through pi-heif: the decode-only build of pillow-heif, which
+    leaves out the GPL x265 encoder pillow-heif bundles. False when it is not installed (such files are then
+    skipped as an unsupported format)."""
+    try:
+        from pi_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
+#: Whether HEIC/HEIF files can be decoded here.
+HEIF_SUPPORTED = _register_heif()
+
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED, _DATETIME = 0x9003, 0x9004, 0x0132
 _ORIENTATION = 0x0112

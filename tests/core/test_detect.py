@@ -311,6 +311,22 @@ def test_decode_takes_the_first_frame_of_animations(tmp_path):
         assert rgb[8, 8, 0] > 200 and rgb[8, 8, 2] < 50, name
 
 
+def test_decode_heic_photos_like_a_phone_writes_them(shared_faces, detector, tmp_path):
+    """A HEIC photo (written with pillow-heif, a test-only encoder) decodes through the app's pi-heif."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from faceorganizer.pipeline import decode
+
+    assert decode.HEIF_SUPPORTED
+    source = Image.open(shared_faces / "identities" / "obama" / "obama.jpg").convert("RGB")
+    pillow_heif.from_pillow(source).save(tmp_path / "IMG_0001.HEIC", quality=90)
+    img = load_image(tmp_path / "IMG_0001.HEIC")
+    assert (img.width, img.height) == source.size and img.rgb.shape == (source.height, source.width, 3)
+    # Lossy, but the same picture: the face is found where it is in the JPEG.
+    want = _largest(detector.detect(np.asarray(source)))
+    got = _largest(detector.detect(img.rgb))
+    assert _iou(want.box, got.box) > 0.8
+
+
 def test_decode_errors_name_the_reason(shared_faces, tmp_path):
     data = (shared_faces / "identities/angelina_jolie/img5.jpg").read_bytes()
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
