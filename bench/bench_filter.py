@@ -2,8 +2,8 @@
 
 Usage: python bench/bench_filter.py [--faces 100000] [--runs 7] [--chip-bytes 6000] [--mmap MB] [--keep DIR]
 The rows are inserted into a library created by ``Library.open`` (same schema, indexes and pragmas as a
-user's library). Each filter is compiled and run as ``SELECT f.id FROM faces f JOIN photos p ... WHERE``
-(fetching every matching id, as the GUI's face list does); the median of ``--runs`` runs after one warm-up
+user's library). Each filter is compiled and run through ``store.queries.face_ids`` (fetching every matching
+id, as the GUI's face lists do; photos are joined only when the filter reads them); the median of ``--runs`` runs after one warm-up
 (with the minimum and the process CPU time) is reported with the machine's load average, since other
 processes can skew timings. Target: median ≤ 50 ms.
 
@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script from a checkout: import the pac
 from faceorganizer.attributes.brackets import EXPRESSIONS
 from faceorganizer.attributes.filters import compile_filter
 from faceorganizer.library import Library
-from faceorganizer.store import transaction
+from faceorganizer.store import queries, transaction
 
 FILTERS = [
     "age>=30 and age<50 and smiling and pose=frontal",
@@ -104,8 +104,7 @@ def time_filter(lib: Library, expr: str, runs: int) -> tuple[float, float, float
         wall, cpu = time.perf_counter(), time.process_time()
         clause, params = compile_filter(expr)
         compiled = time.perf_counter()
-        ids = [r[0] for r in lib.db.execute(
-            f"SELECT f.id FROM faces f JOIN photos p ON p.id = f.photo_id WHERE {clause}", params)]
+        ids = queries.face_ids(lib.db, clause, params)  # the query the app's face lists run
         if run:  # the first run warms the page cache
             walls.append((time.perf_counter() - wall) * 1000)
             cpus.append((time.process_time() - cpu) * 1000)

@@ -181,9 +181,7 @@ class Reader:
     # ------------------------------------------------------------------ faces
     def face_ids(self, where: str = "1", params: list | tuple = (), *, order: str = "f.id",
                  limit: int = -1, offset: int = 0) -> list[int]:
-        sql = ("SELECT f.id FROM faces f JOIN photos p ON p.id = f.photo_id LEFT JOIN assignments a "
-               f"ON a.face_id = f.id WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?")
-        return [r[0] for r in self.db.execute(sql, [*params, limit, offset])]
+        return queries.face_ids(self.db, where, params, order=order, limit=limit, offset=offset)
 
     def face_cards(self, ids: list[int]) -> dict[int, FaceCard]:
         if not ids:

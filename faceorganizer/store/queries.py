@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,28 @@ def face_from_row(row: dict[str, Any]) -> FaceRow:
         attributes["gender_label"] = "male" if attributes["gender"] >= 0.5 else "female"
     return FaceRow(row["id"], row["photo_id"], row["photo"], (row["x"], row["y"], row["w"], row["h"]),
                    row["det_score"], row["person_id"], row["origin"], attributes)
+
+
+_ALIASES = re.compile(r"\b([pa])\.")
+
+
+def face_ids(db: sqlite_utils.Database, where: str = "1", params: list[Any] | tuple = (), *,
+             order: str = "f.id", limit: int = -1, offset: int = 0) -> list[int]:
+    """Ids of the faces matching a (parameterised) condition over aliases ``f`` (faces), ``p`` (photos) and
+    ``a`` (assignments), in ``order``.
+
+    Photos and assignments are joined only when the condition or the order uses them: a filter on face
+    attributes alone then scans ``faces`` only — the two look-ups cost ~0.6 µs per matching face (11 ms of a
+    filter matching 17k of 100k faces, bench/bench_filter.py).
+    """
+    used = set(_ALIASES.findall(f"{where} {order}"))
+    sql = "SELECT f.id FROM faces f"
+    if "p" in used:
+        sql += " JOIN photos p ON p.id = f.photo_id"
+    if "a" in used:
+        sql += " LEFT JOIN assignments a ON a.face_id = f.id"
+    sql += f" WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    return [r[0] for r in db.execute(sql, [*params, limit, offset])]
 
 
 def faces(db: sqlite_utils.Database, where: str = "1", params: list[Any] | tuple = (),

@@ -244,6 +244,13 @@ def test_filter_matches_python_refilter(lib, rows, expr, predicate):
     assert matching(lib, expr) == expected
 
 
+@pytest.mark.parametrize("expr", [c[0] for c in CASES])
+def test_face_id_lists_join_only_what_the_filter_reads(lib, expr):
+    """The face lists' query (photos and assignments joined only when used) gives the full query's ids."""
+    clause, params = compile_filter(expr)
+    assert queries.face_ids(lib.db, clause, params) == sorted(matching(lib, expr))
+
+
 def test_cases_are_not_trivial(rows):
     """Most cases select a proper, non-empty subset of the library (a broken filter cannot pass by luck)."""
     trivial = [expr for expr, pred in CASES
