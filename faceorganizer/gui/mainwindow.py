@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
         counts = self.session.reader.counts()
         self.stats.setText(f"{counts['photos']:,} photos · {counts['faces']:,} faces · {counts['people']:,} people"
                            + (f" · {counts['skipped']:,} skipped" if counts["skipped"] else ""))
-        self.sidebar.refresh()
+        self.sidebar.refresh(counts)
         self.filters.reload_choices()
 
     # ------------------------------------------------------------------ import

@@ -85,6 +85,7 @@ class Reader:
     """The GUI thread's read connection to a library."""
 
     def __init__(self, db_path: os.PathLike | str) -> None:
+        self.path = os.fspath(db_path)
         self.db: sqlite_utils.Database = connect(db_path)
         self.db.execute("PRAGMA query_only = 1")
 
@@ -103,8 +104,8 @@ class Reader:
             "faces": one("SELECT COUNT(*) FROM faces"),
             "people": one("SELECT COUNT(*) FROM people pe WHERE hidden = 0 AND "
                           "(name IS NOT NULL OR EXISTS (SELECT 1 FROM assignments a WHERE a.person_id = pe.id))"),
-            "unsorted": one("SELECT COUNT(*) FROM faces f WHERE NOT EXISTS "
-                            "(SELECT 1 FROM assignments a WHERE a.face_id = f.id)"),
+            # A face has at most one assignment (its primary key): two counts, no per-face look-up.
+            "unsorted": one("SELECT (SELECT COUNT(*) FROM faces) - (SELECT COUNT(*) FROM assignments)"),
             "skipped": one("SELECT COUNT(*) FROM photos WHERE status IN ('skipped', 'unsupported')"),
         }
 
@@ -149,6 +150,15 @@ class Reader:
         best = self.best_faces()
         return [PersonCard(r["id"], r["name"], bool(r["hidden"]), r["face_count"], r["photo_count"],
                            r["cover_face_id"] or best.get(r["id"]), r["last_seen"]) for r in rows]
+
+    def named_people(self) -> list[tuple[int, str, int]]:
+        """(id, name, face count) of the visible named people, most faces first: what the sidebar lists.
+        Counted through the assignments' person index, so it costs what the named people hold, not the
+        library (the full :meth:`people` aggregate is ~160 ms at 100k faces)."""
+        return [(r[0], r[1], r[2]) for r in self.db.execute(
+            "SELECT pe.id, pe.name, COUNT(a.face_id) AS n FROM people pe "
+            "LEFT JOIN assignments a ON a.person_id = pe.id WHERE pe.name IS NOT NULL AND pe.hidden = 0 "
+            "GROUP BY pe.id ORDER BY n DESC, pe.id")]
 
     def best_faces(self) -> dict[int, int]:
         """person id → its best-quality face (SQLite takes the bare column from the MAX row)."""

@@ -164,6 +164,7 @@ def test_filter_applies_to_the_current_view(qtbot, window, sample):  # noqa: ANN
         f"SELECT DISTINCT photo_id FROM faces WHERE gender < 0.5 AND photo_id IN ({','.join(map(str, photos))})")}
     assert women == set(photos)
     window.show_view("people")
+    wait_idle(qtbot, window)  # the people list re-reads in the background
     people = window.pages.people.model.rowCount()
     everyone = len(window.library.people())
     assert 0 < people < everyone
@@ -171,6 +172,7 @@ def test_filter_applies_to_the_current_view(qtbot, window, sample):  # noqa: ANN
     assert panel.error.isVisible()
     assert window.pages.people.model.rowCount() == people
     panel.clear()
+    wait_idle(qtbot, window)
     assert window.pages.people.model.rowCount() == everyone
     wait_idle(qtbot, window)
 

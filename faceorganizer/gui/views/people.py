@@ -26,6 +26,10 @@ class PeoplePage(QWidget):
         super().__init__(parent)
         self.session = session
         self.model = PeopleModel(session.reader, session.thumbs, thumb_size=128, parent=self)
+        self.model.runner = lambda name, fn, done: session.start(name, fn, on_done=done, context=name)
+        self._keep = None
+        self.model.applying.connect(self._keep_start)
+        self.model.applied.connect(self._keep_end)
         self.model.rename_requested.connect(session.edits.rename)
         self.model.merge_requested.connect(session.edits.merge)
         self.model.move_requested.connect(lambda faces, pid: session.edits.move(faces, pid))
@@ -115,8 +119,16 @@ class PeoplePage(QWidget):
 
     # ------------------------------------------------------------------ data
     def refresh(self) -> None:
-        with self.view.keep_position():
-            self.model.refresh()
+        self.model.refresh()  # may apply later, in the background: see _keep_start/_keep_end
+
+    def _keep_start(self) -> None:
+        self._keep = self.view.keep_position()
+        self._keep.__enter__()
+
+    def _keep_end(self) -> None:
+        keep, self._keep = self._keep, None
+        if keep is not None:
+            keep.__exit__(None, None, None)
         self._update_buttons()
 
     def set_face_filter(self, where: str, params: list) -> None:

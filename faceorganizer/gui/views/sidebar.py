@@ -60,12 +60,12 @@ class Sidebar(QTreeWidget):
             parent.addChild(item)
         return item
 
-    def refresh(self) -> None:
-        """Re-read counts, folders and the named people (keeps the current item)."""
+    def refresh(self, counts: dict[str, int] | None = None) -> None:
+        """Re-read counts (unless given), folders and the named people (keeps the current item)."""
         current = self.current()
         self.blockSignals(True)
         try:
-            counts = self.reader.counts()
+            counts = counts or self.reader.counts()
             self.all_photos.setText(0, f"All photos ({counts['photos']:,})")
             self.people.setText(0, f"People ({counts['people']:,})")
             self.unsorted.setText(0, f"Unsorted faces ({counts['unsorted']:,})")
@@ -80,9 +80,9 @@ class Sidebar(QTreeWidget):
                     item.setForeground(0, muted)
             self.folders.setExpanded(True)
             self.people.takeChildren()
-            for card in self.reader.people(sort="count", named_only=True)[:MAX_PEOPLE]:
-                item = self._item(self.people, f"{card.label} ({card.face_count})", "person", card.id)
-                item.setToolTip(0, f"Open {card.label} · drop faces here to move them to {card.label}")
+            for person_id, name, face_count in self.reader.named_people()[:MAX_PEOPLE]:
+                item = self._item(self.people, f"{name} ({face_count})", "person", person_id)
+                item.setToolTip(0, f"Open {name} · drop faces here to move them to {name}")
             if current is not None:
                 self.select(*current)
         finally:
