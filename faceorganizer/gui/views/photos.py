@@ -74,6 +74,22 @@ class FaceBox(QGraphicsRectItem):
         # A child paints over its parent unless told otherwise: keep the dark plate behind the white text.
         self.bg.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
 
+    def place_label(self, scale: float, photo_w: float, photo_h: float) -> None:
+        """Keep the name on the photo at the view's ``scale``: under the box, else above it, else inside its
+        bottom edge; shifted left when it would run past the right edge (the label keeps its pixel size)."""
+        if scale <= 0:
+            return
+        x, y, w, h = self.card.box
+        size = self.label.boundingRect().size()
+        lw, lh, gap = size.width() / scale, size.height() / scale, 2 / scale
+        if y + h + gap + lh <= photo_h:
+            top = y + h + gap
+        elif y - gap - lh >= 0:
+            top = y - gap - lh
+        else:
+            top = y + h - lh - gap
+        self.label.setPos(max(0.0, min(x, photo_w - lw)), top)
+
     def mousePressEvent(self, event) -> None:  # noqa: ANN001
         if event.button() == Qt.MouseButton.LeftButton:
             self.viewer.face_clicked.emit(self.card.id)
@@ -134,8 +150,7 @@ class PhotoViewer(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
         for keys, slot in [("Left", lambda: self.step(-1)), ("Right", lambda: self.step(1)), ("Escape", self.closed),
-                           ("0", self.fit), ("+", lambda: self.view.scale(1.25, 1.25)),
-                           ("-", lambda: self.view.scale(0.8, 0.8))]:
+                           ("0", self.fit), ("+", lambda: self.zoom(1.25)), ("-", lambda: self.zoom(0.8))]:
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
@@ -198,6 +213,17 @@ class PhotoViewer(QWidget):
 
     def fit(self) -> None:
         self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self._place_labels()
+
+    def zoom(self, factor: float) -> None:
+        self.view.scale(factor, factor)
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        rect = self.scene.sceneRect()
+        scale = self.view.transform().m11()
+        for box in self.boxes:
+            box.place_label(scale, rect.width(), rect.height())
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001
         super().resizeEvent(event)
