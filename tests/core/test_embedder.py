@@ -6,7 +6,6 @@ predictor, ``get_face_chip`` with padding 0.25) and computes the descriptors our
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +17,7 @@ from faceorganizer.errors import ModelCorruptError, SettingsError
 from faceorganizer.models import dlib_resnet, runtime
 from faceorganizer.models.embedder import DIM, MODEL_ID, Embedder, model_id
 from faceorganizer.models.registry import model_path
+from tests.core.references import reference_model
 
 dlib = pytest.importorskip("dlib")
 
@@ -33,7 +33,7 @@ def dlib_chips(shared_faces: Path, paths: list[str], size: int = 150, padding: f
     from PIL import Image
 
     detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(_reference_model("shape_predictor_5_face_landmarks.dat"))
+    predictor = dlib.shape_predictor(reference_model("shape_predictor_5_face_landmarks.dat"))
     chips, found = [], []
     for rel in paths:
         image = Image.open(shared_faces / rel).convert("RGB")
@@ -47,14 +47,6 @@ def dlib_chips(shared_faces: Path, paths: list[str], size: int = 150, padding: f
         found.append(rel)
     return np.stack(chips), found
 
-
-def _reference_model(name: str) -> str:
-    """A dlib model file from the test-only ``face-recognition-models`` package (not installed by the app)."""
-    spec = importlib.util.find_spec("face_recognition_models")  # found, not imported: it needs pkg_resources
-    path = Path(spec.submodule_search_locations[0]) / "models" / name if spec else Path("/nonexistent")
-    if not path.is_file():
-        pytest.skip(f"{name} not found in face_recognition_models")
-    return str(path)
 
 
 @pytest.fixture(scope="module")

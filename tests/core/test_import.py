@@ -7,7 +7,6 @@ Covers: every bad input skipped with a reason and nothing crashing; EXIF rotatio
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 import shutil
@@ -21,7 +20,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from faceorganizer.library import Library

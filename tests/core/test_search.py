@@ -11,7 +11,6 @@ import json
 import numpy as np
 import pytest
 
-from faceorganizer import evaluation
 from faceorganizer.errors import NoFaceError
 from faceorganizer.library import Library
 from faceorganizer.search.service import store_fingerprint
