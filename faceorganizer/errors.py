@@ -49,3 +49,7 @@ class FilterSyntaxError(FaceOrganizerError):
 
 class SettingsError(FaceOrganizerError):
     """A settings value out of range or of the wrong type."""
+
+
+class InvalidNameError(InvalidEditError):
+    """A person's name that cannot be stored: empty, too long, or holding control characters (see names.py)."""
