@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 import sqlite_utils
 
 from faceorganizer.errors import InvalidEditError, NotFoundError
+from faceorganizer.names import clean_name, clean_optional_name
 from faceorganizer.store.journal import EditRecorder, record_edit
 
 
@@ -63,7 +64,7 @@ def _now(db: sqlite_utils.Database) -> str:
 def rename(db: sqlite_utils.Database, person_id: int, name: str | None) -> int:
     """Name a person (``None``/empty clears it). Returns the id of the person that now has the name."""
     person = _person(db, person_id)
-    name = (name or "").strip() or None
+    name = clean_optional_name(name)
     same = [r["id"] for r in db.query("SELECT id FROM people WHERE name = ? AND id != ?", [name, person_id])] \
         if name else []
     if same:
@@ -103,6 +104,7 @@ def move(db: sqlite_utils.Database, face_ids: Sequence[int], person_id: int | No
     """Move faces to a person (confirmed); ``person_id=None`` creates a new person (optionally named)."""
     face_ids = list(dict.fromkeys(face_ids))
     _check_faces(db, face_ids)
+    new_name = clean_optional_name(new_name)
     if person_id is not None:
         target = _person(db, person_id)
         text = f"move {len(face_ids)} face(s) to {_label(target)}"
@@ -110,7 +112,7 @@ def move(db: sqlite_utils.Database, face_ids: Sequence[int], person_id: int | No
         text = f"move {len(face_ids)} face(s) to a new person" + (f" {new_name}" if new_name else "")
     with record_edit(db, "move", text) as edit:
         if person_id is None:
-            person_id = edit.insert("people", {"name": (new_name or "").strip() or None})
+            person_id = edit.insert("people", {"name": new_name})
         _confirm(edit, face_ids, person_id)
         _touch(edit, person_id)
     return person_id
@@ -154,7 +156,7 @@ def split(db: sqlite_utils.Database, person_id: int, part_b: Sequence[int], *, n
     if not part_a:
         raise InvalidEditError("split must leave at least one face with the person")
     with record_edit(db, "split", f"split {_label(person)} ({len(part_a)} + {len(part_b)} faces)") as edit:
-        new_id = edit.insert("people", {"name": (new_name or "").strip() or None})
+        new_id = edit.insert("people", {"name": clean_optional_name(new_name)})
         _confirm(edit, part_a, person_id)
         _confirm(edit, part_b, new_id)
         for face_id in part_b:
@@ -182,5 +184,6 @@ def set_cover(db: sqlite_utils.Database, person_id: int, face_id: int) -> None:
 
 def create_person(db: sqlite_utils.Database, name: str) -> int:
     """A new, empty, named person (faces can then be moved or confirmed to it)."""
+    name = clean_name(name)
     with record_edit(db, "create", f"create person {name}") as edit:
-        return edit.insert("people", {"name": name.strip() or None})
+        return edit.insert("people", {"name": name})
