@@ -53,3 +53,69 @@ class SettingsError(FaceOrganizerError):
 
 class InvalidNameError(InvalidEditError):
     """A person's name that cannot be stored: empty, too long, or holding control characters (see names.py)."""
+
+
+def explain_environment_error(exc: BaseException, folder: object = None) -> str | None:
+    """One line naming the cause and the fix for a failure of the machine rather than of the program.
+
+    Covers what SQLite and the OS report for a full disk, a read-only or unreadable library, a library
+    another program holds locked, and a failing disk; ``folder`` (the library) is named in the message.
+    Returns ``None`` for anything else (a bug: the caller logs its traceback).
+    """
+    import errno
+    import sqlite3
+
+    where = f" {folder}" if folder else ""
+    text = str(exc).lower()
+    full = f"disk full: free space on the disk holding{where or ' the library'} and run the command again"
+    read_only = (f"the library{where} is read-only: make it writable (chmod -R u+w{where or ' LIBRARY'}) or copy "
+                 "it to a writable folder and use --library")
+    if isinstance(exc, sqlite3.Error):
+        if "disk is full" in text or "database or disk is full" in text:
+            return full
+        if "readonly" in text or "read-only" in text:
+            return read_only
+        if "unable to open database file" in text:
+            if folder and _read_only(str(folder)):
+                return read_only
+            return (f"cannot open the library database in{where or ' the library'}: check that the folder exists, "
+                    "is readable and writable (chmod -R u+rw), and that the disk is mounted")
+        if "locked" in text or "busy" in text:
+            return (f"the library{where} is busy: another FaceOrganizer (the app or an import) is writing to it; "
+                    "wait for it to finish or close it, then run the command again")
+        if "disk i/o error" in text:
+            return (f"disk I/O error on the library{where}: the disk may be full, failing or unplugged; check it "
+                    "(free space, `dmesg`) and run the command again")
+        if "malformed" in text or "not a database" in text:
+            return (f"the library database in{where or ' the library'} is damaged: restore library.db from a "
+                    "backup (it was left untouched)")
+        return None
+    if isinstance(exc, OSError):
+        name = f" ({exc.filename})" if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return full
+        if exc.errno == errno.EROFS:
+            return read_only
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return f"permission denied{name}: make it readable and writable for you (chmod u+rw) and run again"
+        if exc.errno == errno.EIO:
+            return f"disk I/O error{name}: the disk may be failing or unplugged; check it and run again"
+        return None
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply: simplify it (fewer nested parentheses or 'not's)"
+    return None
+
+
+def _read_only(folder: str) -> bool:
+    """Whether ``folder`` (or its nearest existing parent) is on a read-only disk or not writable for us."""
+    import os
+
+    while folder and not os.path.exists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False

@@ -44,3 +44,42 @@ def models_dir() -> Path:
 def default_library_dir() -> Path:
     """The library opened when none is named."""
     return data_dir() / "Library"
+
+
+def require_regular_file(path: str | os.PathLike[str], what: str = "photo") -> Path:
+    """``path`` when it names a regular file, else a one-line :class:`~faceorganizer.errors.FaceOrganizerError`.
+
+    Checked before anything opens the file: a folder, a missing file or a named pipe (opening a FIFO blocks
+    until a writer appears, forever on the command line) is refused with the cause and the fix.
+    """
+    import stat
+
+    from faceorganizer.errors import NotFoundError, ImageError
+
+    p = Path(path).expanduser()
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise NotFoundError(f"no such file: {p} (check the path)") from None
+    except OSError as exc:
+        raise ImageError(f"cannot read {p}: {exc.strerror or exc} (check the path and its permissions)") from None
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{p} is a folder, not a {what}: give one {what} file (to add a folder, use `import`)")
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"{p} is not a regular file (a pipe or device?): give a {what} file")
+    return p
+
+
+def ensure_cache_dir(path: Path) -> Path:
+    """Create the library's ``cache`` folder; a file in its place is a one-line error naming the fix.
+
+    The file is never deleted or moved: it may be the user's. Thumbnails and the search index are rebuilt
+    from the database once the folder can be created.
+    """
+    from faceorganizer.errors import LibraryError
+
+    if path.exists() and not path.is_dir():
+        raise LibraryError(f"{path} is a file, but FaceOrganizer keeps thumbnails and the search index in a folder "
+                           "of that name: move or delete the file and run again")
+    path.mkdir(exist_ok=True)
+    return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -55,8 +56,8 @@ class Settings:
 
 
 def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
-    """Bring an older settings dict up to the current version."""
-    version = int(raw.get("version", 1))
+    """Bring an older settings dict up to the current version (``version`` already checked to be an int)."""
+    version = raw.get("version", 1)
     if version < 2:
         # v1 called the grouping threshold "threshold" and the device "gpu": true/false.
         if "threshold" in raw:
@@ -65,6 +66,39 @@ def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
             raw["device"] = "cuda" if raw.pop("gpu") else "auto"
     raw["version"] = SETTINGS_VERSION
     return raw
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of ``default``, or ``ValueError`` naming what was expected.
+
+    Strict on purpose: JSON ``null``, a string where a number belongs, a number too large for a float
+    (``1e400`` reads as infinity) or a fractional count are mistakes to report, not values to guess at.
+    """
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ValueError("must be true or false")
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("must be a whole number")
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise ValueError("must be a whole number")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError("must be a number")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+def _bad(path: Path, key: str, value: Any, why: str) -> SettingsError:
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return SettingsError(f"{path.name} ({path}): setting {key}={shown} {why}; fix it there or delete the line "
+                         "to use the default")
 
 
 def settings_path() -> Path:
@@ -80,22 +114,29 @@ def load_settings(path: Path | None = None) -> Settings:
         raw = json.loads(path.read_text())
         if not isinstance(raw, dict):
             raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
         return Settings()
+    version = raw.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= SETTINGS_VERSION:
+        raise _bad(path, "version", version, f"must be a whole number from 1 to {SETTINGS_VERSION}")
     raw = _migrate(raw)
     known = {f.name: f for f in fields(Settings)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            log.warning("ignoring unknown setting %r", key)
+            log.warning("ignoring unknown setting %r in %s", key, path)
             continue
-        default = getattr(Settings(), key)
         try:
-            values[key] = type(default)(value) if not isinstance(default, bool) else bool(value)
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"setting {key}={value!r} is not a valid {type(default).__name__}") from exc
-    return Settings(**values).validated()
+            values[key] = _coerce(key, value, getattr(Settings(), key))
+        except ValueError as exc:
+            raise _bad(path, key, value, str(exc)) from None
+    try:
+        return Settings(**values).validated()
+    except SettingsError as exc:
+        # Name the file: the value came from there, and that is where the user fixes it (issue 15, item 18).
+        raise SettingsError(f"{path.name} ({path}): {exc}; fix it there or delete the line to use the "
+                            "default") from None
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

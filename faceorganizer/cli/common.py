@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from faceorganizer.errors import FaceOrganizerError, NotFoundError
 from faceorganizer.library import Library
 
 
@@ -32,6 +34,49 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
         return run
 
     return register
+
+
+#: Integer arguments that name faces or people: a value SQLite cannot hold is an id that does not exist.
+_ID_KINDS = {"faces": "face", "face": "face", "face_id": "face", "person": "person", "target": "person",
+             "others": "person", "with_people": "person", "without_people": "person"}
+#: Counts that must be at least 1 (``search --top -1`` would silently return fewer results).
+_POSITIVE = ("top", "limit", "k", "n", "min_samples")
+_SQLITE_INT = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse argument values no command can use, with the message the command itself would give.
+
+    Ids beyond SQLite's 64-bit integers ("no face with id …", not an OverflowError), counts below 1 and
+    numbers that are not finite. Runs before any command, so every command gets the same checks.
+    """
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, bool):
+                continue
+            if isinstance(v, int) and name in _ID_KINDS and not _SQLITE_INT[0] <= v <= _SQLITE_INT[1]:
+                raise NotFoundError(f"no {_ID_KINDS[name]} with id {v}")
+            if isinstance(v, int) and name in _POSITIVE and v < 1:
+                flag = "--" + name.replace("_", "-")
+                raise FaceOrganizerError(f"{flag} must be at least 1, got {v}")
+            if isinstance(v, int) and not _SQLITE_INT[0] <= v <= _SQLITE_INT[1]:
+                raise FaceOrganizerError(f"--{name.replace('_', '-')} {v} is out of range")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise FaceOrganizerError(f"--{name.replace('_', '-')} must be a finite number, got {v}")
+
+
+def library_folder(args: argparse.Namespace) -> str | None:
+    """The library folder named on the command line (``None`` for the default library), for messages."""
+    folder = getattr(args, "library", None)
+    if folder:
+        return str(folder)
+    try:
+        from faceorganizer import paths
+
+        return str(paths.default_library_dir())
+    except Exception:  # noqa: BLE001 - only used to word a message
+        return None
 
 
 def open_library(args: argparse.Namespace, *, create: bool = True) -> Library:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from faceorganizer.errors import LibraryError
+from faceorganizer.errors import LibraryError, explain_environment_error
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -37,7 +37,9 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite_utils.Databas
         # Memory-mapped reads: attribute scans over 1e5 faces run 3–5× faster than through read() calls.
         conn.execute("PRAGMA mmap_size = 536870912")
     except sqlite3.DatabaseError as exc:
-        raise LibraryError(f"cannot open library database {path}: {exc}") from exc
+        # Name the cause and the fix (read-only folder, full disk, damaged file), not just SQLite's words.
+        explained = explain_environment_error(exc, path.parent)
+        raise LibraryError(explained or f"cannot open library database {path}: {exc}") from exc
     return sqlite_utils.Database(conn)
 
 
