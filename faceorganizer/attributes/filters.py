@@ -4,8 +4,8 @@ A filter is a small boolean expression over a face's attributes, its photo, its 
 the user taught. ``compile_filter(text)`` returns ``(clause, params)``: an SQL condition over the aliases
 ``f`` (faces) and ``p`` (photos, joined on ``p.id = f.photo_id``) with ``?`` placeholders, and the values
 for them. People and taught attributes are tested with sub-queries, so the caller needs no extra join.
-Values never enter the SQL text and column names come only from the tables below, so no filter can inject
-SQL. A blank filter is ``("1", [])`` (every face).
+Values never enter the SQL text and column names come only from the tables of
+:mod:`faceorganizer.store.filters`, so no filter can inject SQL. A blank filter is ``("1", [])`` (every face).
 
 Grammar (keywords and field names are case-insensitive)::
 
@@ -53,6 +53,12 @@ Conditions
 A condition on a value a face does not have (no age estimate, no capture date, ...) is false, and ``not``
 of it is true: ``not age>30`` includes faces with no age.
 
+A filter has at most ``MAX_CONDITIONS`` conditions, ``MAX_DEPTH`` nested parentheses or ``not`` s and
+``MAX_LENGTH`` characters: a longer one is refused with a one-line error before SQLite sees it (SQLite's own
+limits would otherwise end in a parser stack overflow or an "expression tree is too large" crash).
+
+The SQL for each condition is written by :mod:`faceorganizer.store.filters`; this module only parses.
+
 Errors raise :class:`faceorganizer.errors.FilterSyntaxError` with ``position`` (0-based offset into the
 text), ``expected`` (what the parser wanted) and a message naming both, e.g.
 ``filter error at column 6: expected a number after 'age>=', found the end of the filter``.
@@ -61,35 +67,24 @@ text), ``expected`` (what the parser wanted) and a message naming both, e.g.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from faceorganizer.attributes.brackets import (
     AGE_BRACKETS, BRACKET_NAMES, EXPRESSIONS, GENDER_THRESHOLD, POSES, SMILE_THRESHOLD, bracket_range)
 from faceorganizer.errors import FilterSyntaxError
+from faceorganizer.store import filters as sql
+from faceorganizer.store.filters import SqlPart as _Sql
 
 __all__ = ["compile_filter", "FILTER_HELP", "filter_help", "FILTER_WORDS", "normalise_tag_name"]
 
-#: Numeric fields → SQL column (the only identifiers a filter can reach).
-NUMERIC_FIELDS: dict[str, str] = {
-    "age": "+f.age",
-    "gender": "+f.gender",
-    "smile": "+f.smile",
-    "sharpness": "+f.sharpness",
-    "brightness": "+f.brightness",
-    "size": "+f.size",
-    "yaw": "+f.yaw",
-    "pitch": "+f.pitch",
-    "roll": "+f.roll",
-    "quality": "+f.quality",
-    "score": "+f.det_score",
-}
-# Why the unary plus: it keeps SQLite from using the attribute indexes. Without statistics on value ranges
-# SQLite takes any range on an indexed column to be selective, and walking an index over half the faces
-# (male, smiling, age>20, date>=2019) with a table lookup per face is 3-10x slower than one scan. A scan with
-# the cheap tests first is fast and predictable; person and tag conditions still drive the query through
-# their own indexes (f.id IN (...)).
+#: Numeric fields (their columns are in :mod:`faceorganizer.store.filters`).
+NUMERIC_FIELDS: tuple[str, ...] = tuple(sql.NUMERIC_COLUMNS)
+
+#: Limits that keep every filter far inside SQLite's parser and expression-depth limits.
+MAX_LENGTH = 4000
+MAX_CONDITIONS = 100
+MAX_DEPTH = 20
 
 _POSE_ALIASES = {"frontal": "frontal", "three-quarter": "three-quarter", "three_quarter": "three-quarter",
                  "threequarter": "three-quarter", "profile": "profile"}
@@ -209,22 +204,13 @@ def _tokenise(text: str) -> list[_Token]:
 
 
 # --------------------------------------------------------------------------------------------- parser
-@dataclass
-class _Sql:
-    sql: str
-    params: list[object] = field(default_factory=list)
-
-    @property
-    def cost(self) -> int:
-        """0: plain column tests, 1: a sub-query (one list built per query), 2: JSON parsing per face."""
-        return 2 if "json_extract" in self.sql else 1 if "SELECT" in self.sql else 0
-
-
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenise(text)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
 
     # -- helpers
     def peek(self) -> _Token:
@@ -238,6 +224,13 @@ class _Parser:
     def fail(self, tok: _Token, expected: str) -> FilterSyntaxError:
         found = "the end of the filter" if tok.kind == "end" else repr(tok.src)
         return _error(self.text, tok.pos, expected, found)
+
+    def enter(self, tok: _Token) -> None:
+        """One level deeper (a '(' or a 'not'); refuse nesting SQLite's parser could not take."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _error(self.text, tok.pos, f"at most {MAX_DEPTH} nested parentheses or 'not's (simplify the "
+                         "filter)", repr(tok.src))
 
     def is_keyword(self, tok: _Token, word: str) -> bool:
         return tok.kind == "word" and tok.text.lower() == word
@@ -257,34 +250,41 @@ class _Parser:
         while self.is_keyword(self.peek(), "or"):
             self.take()
             parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else _join(parts, "OR")
+        return parts[0] if len(parts) == 1 else sql.join(parts, "OR")
 
     def and_expr(self) -> _Sql:
         parts = [self.not_expr()]
         while self.is_keyword(self.peek(), "and"):
             self.take()
             parts.append(self.not_expr())
-        return parts[0] if len(parts) == 1 else _join(parts, "AND")
+        return parts[0] if len(parts) == 1 else sql.join(parts, "AND")
 
     def not_expr(self) -> _Sql:
         tok = self.peek()
         if self.is_keyword(tok, "not"):
             self.take()
+            self.enter(tok)
             inner = self.not_expr()
-            # Two-valued logic: a condition on a missing value (SQL NULL) is false, so its negation is true.
-            return _Sql(f"NOT IFNULL({inner.sql}, 0)", inner.params)
+            self.depth -= 1
+            return sql.negate(inner)
         if tok.kind == "lparen":
             self.take()
+            self.enter(tok)
             inner = self.or_expr()
+            self.depth -= 1
             close = self.peek()
             if close.kind != "rparen":
                 raise self.fail(close, "')' to close the '(' at column %d" % (tok.pos + 1))
             self.take()
-            return _Sql(f"({inner.sql})", inner.params)
+            return sql.group(inner)
         return self.condition()
 
     def condition(self) -> _Sql:
         tok = self.take()
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise _error(self.text, tok.pos, f"at most {MAX_CONDITIONS} conditions (split the filter or use "
+                         "fewer terms)", repr(tok.src))
         if tok.kind != "word" or tok.text.lower() in _KEYWORDS:
             raise self.fail(tok, "a condition (e.g. age>=30, smiling, person=\"Ann\")")
         name = tok.text.lower()
@@ -307,35 +307,35 @@ class _Parser:
     def bare(self, tok: _Token) -> _Sql:
         name = tok.text.lower()
         if name == "smiling":
-            return _Sql("+f.smile >= ?", [SMILE_THRESHOLD])
+            return sql.at_least("smile", SMILE_THRESHOLD)
         if name in _POSE_ALIASES:
-            return _Sql("+f.pose = ?", [_POSE_ALIASES[name]])
+            return sql.pose("=", _POSE_ALIASES[name])
         if name == "male":
-            return _Sql("+f.gender >= ?", [GENDER_THRESHOLD])
+            return sql.at_least("gender", GENDER_THRESHOLD)
         if name == "female":
-            return _Sql("+f.gender < ?", [GENDER_THRESHOLD])
+            return sql.below("gender", GENDER_THRESHOLD)
         if name in EXPRESSIONS:
-            return _Sql("+f.expression = ?", [name])
+            return sql.dominant_expression("=", name)
         if name in BRACKET_NAMES:
             return _bracket_sql(name, "=")
         if name == "unassigned":
-            return _Sql("f.id NOT IN (SELECT x.face_id FROM assignments x)")
+            return sql.assigned(False)
         if name == "assigned":
-            return _Sql("f.id IN (SELECT x.face_id FROM assignments x)")
+            return sql.assigned(True)
         if name in NUMERIC_FIELDS or name in ("pose", "expression", "bracket", "person", "date", "year",
                                               "folder"):
             raise self.fail(self.peek(), f"a comparison after '{tok.src}' (e.g. {_example(name)})")
-        return _tag_sql(normalise_tag_name(tok.text))
+        return sql.tag(normalise_tag_name(tok.text))
 
     def tag_condition(self, tag_tok: _Token) -> _Sql:
         name = normalise_tag_name(tag_tok.text)
         if self.peek().kind != "op":
-            return _tag_sql(name)
+            return sql.tag(name)
         op_tok = self.take()
         value = self.take()
         if value.kind != "number":
             raise self.fail(value, f"a probability (0–1) after 'tag:{tag_tok.src}{op_tok.text}'")
-        return _tag_probability_sql(name, _OPS[op_tok.text], value.text)
+        return sql.tag_probability(name, _OPS[op_tok.text], value.text)
 
     def comparison(self, field_tok: _Token, op_tok: _Token, op: str, value: _Token) -> _Sql:
         name = field_tok.text.lower()
@@ -343,11 +343,10 @@ class _Parser:
         if name == "gender" and value.kind in ("word", "string"):
             return self.gender(op_tok, op, value)
         if name in NUMERIC_FIELDS:
-            return _numeric_sql(NUMERIC_FIELDS[name], op, self.number(value, where))
+            return sql.numeric(name, op, self.number(value, where))
         if name in EXPRESSIONS:
-            # The JSON path is built from the whitelisted expression name, never from the filter text.
-            column = f"json_extract(f.expressions, '$.{name}')"
-            return _numeric_sql(column, op, self.number(value, f"{where} (a probability 0–1)"))
+            # ``name`` is one of the whitelisted expression names, never free filter text.
+            return sql.expression_probability(name, op, self.number(value, f"{where} (a probability 0–1)"))
         if name in ("pose", "expression", "bracket"):
             if op not in ("=", "!="):
                 raise self.fail(op_tok, f"'=' or '!=' after '{field_tok.src}'")
@@ -357,11 +356,11 @@ class _Parser:
             if name == "pose":
                 if choice not in _POSE_ALIASES:
                     raise self.fail(value, f"one of {_choices(name)} after {where}")
-                return _Sql(f"+f.pose {op} ?", [_POSE_ALIASES[choice]])
+                return sql.pose(op, _POSE_ALIASES[choice])
             if name == "expression":
                 if choice not in EXPRESSIONS:
                     raise self.fail(value, f"one of {_choices(name)} after {where}")
-                return _Sql(f"+f.expression {op} ?", [choice])
+                return sql.dominant_expression(op, choice)
             if choice not in BRACKET_NAMES:
                 raise self.fail(value, f"one of {_choices(name)} after {where}")
             return _bracket_sql(choice, op)
@@ -371,26 +370,23 @@ class _Parser:
             if value.kind == "number":
                 if not re.fullmatch(r"\d+", value.text):
                     raise self.fail(value, "a person id (a whole number) or a quoted name")
-                sql = "f.id {} (SELECT x.face_id FROM assignments x WHERE x.person_id = ?)"
-                return _Sql(sql.format("IN" if op == "=" else "NOT IN"), [int(value.text)])
+                return sql.person_id(op, int(value.text))
             if value.kind == "date":
                 raise self.fail(value, "a person id or a quoted name")
-            sql = ("f.id {} (SELECT x.face_id FROM assignments x JOIN people pe ON pe.id = x.person_id "
-                   "WHERE pe.name = ? COLLATE NOCASE)")
-            return _Sql(sql.format("IN" if op == "=" else "NOT IN"), [value.text.strip()])
+            return sql.person_name(op, value.text.strip())
         if name in ("date", "year"):
             low, high = self.period(name, value, where)
-            return _period_sql(op, low, high)
+            return sql.period(op, low, high)
         if name == "folder":
             if op not in ("=", "!="):
                 raise self.fail(op_tok, "'=' or '!=' after 'folder'")
             if value.kind not in ("string", "word") or not value.text.strip():
                 raise self.fail(value, "a folder path (quote it if it has spaces)")
-            return _folder_sql(value.text, op)
+            return sql.folder(value.text, op)
         if name == "tag":
             raise self.fail(op_tok, "':' after 'tag' (e.g. tag:glasses)")
         if value.kind == "number":
-            return _tag_probability_sql(normalise_tag_name(field_tok.text), op, value.text)
+            return sql.tag_probability(normalise_tag_name(field_tok.text), op, value.text)
         raise _error(self.text, field_tok.pos, "a known field (age, pose, person, date, ...; "
                      "a taught attribute takes a probability, e.g. glasses>=0.8)", repr(field_tok.src))
 
@@ -401,7 +397,7 @@ class _Parser:
         if op not in ("=", "!="):
             raise self.fail(op_tok, "'=' or '!=' before male/female (or a probability, e.g. gender>=0.8)")
         is_male = (choice == "male") == (op == "=")
-        return _Sql("+f.gender >= ?" if is_male else "+f.gender < ?", [GENDER_THRESHOLD])
+        return sql.at_least("gender", GENDER_THRESHOLD) if is_male else sql.below("gender", GENDER_THRESHOLD)
 
     def number(self, value: _Token, where: str) -> str:
         if value.kind != "number":
@@ -433,87 +429,11 @@ class _Parser:
 
 
 # --------------------------------------------------------------------------------------------- SQL pieces
-def _join(parts: list[_Sql], word: str) -> _Sql:
-    # SQLite tests the terms in the order written: cheap ones first, so the costly ones run on fewer faces.
-    parts = sorted(parts, key=lambda part: part.cost)
-    return _Sql(f" {word} ".join(f"({p.sql})" for p in parts), [v for p in parts for v in p.params])
-
-
-def _numeric_sql(column: str, op: str, literal: str) -> _Sql:
-    value = float(literal)
-    if op not in ("=", "!="):
-        return _Sql(f"{column} {op} ?", [value])
-    # "=" means "rounds to the number as written": half a unit of its last digit either side.
-    decimals = len(literal.split(".")[1]) if "." in literal else 0
-    half = 0.5 * 10.0 ** -decimals
-    if op == "=":
-        return _Sql(f"({column} >= ? AND {column} < ?)", [value - half, value + half])
-    return _Sql(f"({column} < ? OR {column} >= ?)", [value - half, value + half])
-
-
 def _bracket_sql(name: str, op: str) -> _Sql:
     low, high = bracket_range(name)
     if name == AGE_BRACKETS[0][0]:
         low = None  # type: ignore[assignment]  # the first bracket has no lower bound (see bracket_of)
-    conds, params = [], []
-    if op == "=":
-        if low is not None:
-            conds.append("+f.age >= ?")
-            params.append(low)
-        if high is not None:
-            conds.append("+f.age < ?")
-            params.append(high)
-        return _Sql("(" + " AND ".join(conds) + ")", params)
-    if low is not None:
-        conds.append("+f.age < ?")
-        params.append(low)
-    if high is not None:
-        conds.append("+f.age >= ?")
-        params.append(high)
-    return _Sql("(" + " OR ".join(conds) + ")", params)
-
-
-def _period_sql(op: str, low: str, high: str) -> _Sql:
-    # taken_at is 'YYYY-MM-DD HH:MM:SS': plain string comparison against 'YYYY-MM-DD' bounds is exact.
-    if op == "=":
-        return _Sql("(+p.taken_at >= ? AND +p.taken_at < ?)", [low, high])
-    if op == "!=":
-        return _Sql("(+p.taken_at < ? OR +p.taken_at >= ?)", [low, high])
-    if op == "<":
-        return _Sql("+p.taken_at < ?", [low])
-    if op == "<=":
-        return _Sql("+p.taken_at < ?", [high])
-    if op == ">":
-        return _Sql("+p.taken_at >= ?", [high])
-    return _Sql("+p.taken_at >= ?", [low])
-
-
-def _folder_sql(folder: str, op: str) -> _Sql:
-    folder = os.path.expanduser(folder.strip())
-    seps = {"/", os.sep}
-    while len(folder) > 1 and folder[-1] in seps:
-        folder = folder[:-1]
-    if folder in seps:
-        folder = ""
-    # A range of strings: every path that starts with "folder/" sorts in [folder + "/",
-    # folder + chr(ord("/") + 1)). No LIKE, so '%' and '_' in folder names need no escaping.
-    parts, params = [], []
-    for sep in sorted(seps):
-        parts.append("(+p.path >= ? AND +p.path < ?)")
-        params += [folder + sep, folder + chr(ord(sep) + 1)]
-    sql = " OR ".join(parts)
-    return _Sql(f"({sql})" if op == "=" else f"NOT ({sql})", params)
-
-
-def _tag_sql(name: str) -> _Sql:
-    return _Sql("f.id IN (SELECT u.face_id FROM user_attributes u WHERE u.name = ? AND u.value = 1)", [name])
-
-
-def _tag_probability_sql(name: str, op: str, literal: str) -> _Sql:
-    prob = "(CASE WHEN u.value = 1 THEN u.confidence ELSE 1.0 - u.confidence END)"
-    inner = _numeric_sql(prob, op, literal)
-    return _Sql(f"f.id IN (SELECT u.face_id FROM user_attributes u WHERE u.name = ? AND {inner.sql})",
-                [name, *inner.params])
+    return sql.age_range(low, high, op)
 
 
 def _choices(name: str) -> str:
@@ -536,5 +456,33 @@ def compile_filter(expr: str) -> tuple[str, list[object]]:
     """
     if expr is None or not expr.strip():
         return "1", []
+    if len(expr) > MAX_LENGTH:
+        raise _error(expr, MAX_LENGTH, f"a filter of at most {MAX_LENGTH} characters", f"{len(expr)} characters")
     result = _Parser(expr).parse()
     return result.sql, list(result.params)
+
+
+def check_words(expr: str, taught: list[str] | tuple[str, ...] = ()) -> None:
+    """Refuse a bare word that is neither a filter word nor a taught attribute of this library (``smilng``
+    would otherwise be read as an attribute nobody taught and match nothing), naming the closest word.
+
+    Call after :func:`compile_filter` succeeded; raises :class:`FilterSyntaxError` with ``position``.
+    """
+    import difflib
+
+    known = {normalise_tag_name(t) for t in taught}
+    tokens = _tokenise(expr)
+    for i, tok in enumerate(tokens):
+        if tok.kind != "word":
+            continue
+        before = tokens[i - 1] if i else None
+        after = tokens[i + 1]
+        if after.kind in ("op", "colon") or (before is not None and before.kind in ("op", "colon")):
+            continue  # a field name, a value or a tag: the parser checked those
+        word = tok.text.lower()
+        if word in FILTER_WORDS or normalise_tag_name(tok.text) in known:
+            continue
+        choices = sorted({*FILTER_WORDS, *known})
+        close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "see the filter help for the words it knows"
+        raise _error(expr, tok.pos, f"a known word ({hint})", repr(tok.src))
