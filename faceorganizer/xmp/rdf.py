@@ -80,27 +80,111 @@ class Packet:
         return PACKET_BEGIN + serialize(self.root, {**preferred_prefixes, **self.prefixes}) + PACKET_END
 
 
+#: Deeper than any XMP writer nests (regions are about ten levels deep); refusing deeper packets keeps the
+#: recursive readers below far from Python's recursion limit whatever the input.
+MAX_DEPTH = 64
+# XML 1.0's Char production: what an XML document may hold at all.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml\b[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+# Byte order marks, UTF-32 before UTF-16 (the UTF-32-LE mark starts with the UTF-16-LE one).
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+)
+
+
+def decode(data: bytes) -> str:
+    """The text of an XML document in any encoding XML allows; raises ValueError when it cannot be decoded.
+
+    Decoding comes first so that every later check (the DOCTYPE refusal above all) sees characters, not
+    bytes: a UTF-16 or UTF-32 file cannot hide ``<!DOCTYPE`` between NUL bytes.
+    """
+    for mark, encoding in _BOMS:
+        if data.startswith(mark):
+            return data[len(mark):].decode(encoding)
+    sniffed = _sniff(data)
+    if sniffed:
+        return data.decode(sniffed)
+    declared = _DECLARED_ENCODING.match(data)
+    if declared:
+        encoding = declared.group(1).decode("ascii").lower()
+        try:
+            # Only encodings that keep ASCII as ASCII can be told by a declaration written in ASCII.
+            if "ab<".encode(encoding) == b"ab<":
+                return data.decode(encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r}") from None
+    return data.decode("utf-8")
+
+
+def _sniff(data: bytes) -> str | None:
+    """UTF-16/32 without a byte order mark, told by the NULs after the first '<' and where it falls.
+
+    XML 1.0, appendix F: '<' is one code unit, so NUL bytes right after it mean a wide encoding; the '<'
+    sits at an even offset in UTF-16-LE, an odd one in UTF-16-BE, offset 0 (mod 4) in UTF-32-LE, 3 in -BE.
+    """
+    first = data.find(b"<", 0, 4096)
+    if first < 0:
+        return None
+    after = data[first + 1 : first + 4]
+    if after == b"\x00\x00\x00":
+        return {0: "utf-32-le", 3: "utf-32-be"}.get(first % 4)
+    if after[:1] == b"\x00":
+        return "utf-16-le" if first % 2 == 0 else "utf-16-be"
+    return None
+
+
 def parse_packet(data: bytes, source: str) -> Packet | None:
-    """Parse an XMP packet or sidecar; None (and a warning naming ``source``) when it is not usable XMP."""
-    if re.search(rb"<!DOCTYPE", data, re.IGNORECASE):
-        # XMP never has a DTD; refusing one rules out entity-expansion attacks.
+    """Parse an XMP packet or sidecar; None (and one warning line naming ``source``) when it is not usable.
+
+    Never raises, whatever the bytes: the text is decoded first (UTF-8, UTF-16, UTF-32, or a declared
+    ASCII-compatible encoding), any DOCTYPE or entity declaration is refused in whatever encoding it came
+    (XMP never has a DTD; refusing one rules out entity expansion), and nesting deeper than MAX_DEPTH is
+    refused. Parsing is linear in the size of the input.
+    """
+    try:
+        text = decode(data)
+    except (UnicodeDecodeError, ValueError) as e:
+        log.warning("XMP: ignoring %s: its text cannot be decoded (%s)", source, _one_line(e))
+        return None
+    text = text.strip("\x00 \t\r\n\ufeff")
+    if re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.IGNORECASE):
         log.warning("XMP: ignoring %s: it has a DOCTYPE", source)
         return None
     prefixes: dict[str, str] = {}
+    depth = 0
     try:
-        events = ET.iterparse(BytesIO(data.strip(b"\x00").strip()), events=("start-ns",))
-        for _event, (prefix, uri) in events:
-            if prefix:
-                prefixes.setdefault(uri, prefix)
+        body = _XML_DECLARATION.sub("", text, count=1).encode("utf-8", "surrogatepass")
+        events = ET.iterparse(BytesIO(body), events=("start", "end", "start-ns"))
+        for event, item in events:
+            if event == "start":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    log.warning("XMP: ignoring %s: nested deeper than %d levels", source, MAX_DEPTH)
+                    return None
+            elif event == "end":
+                depth -= 1
+            else:
+                prefix, uri = item
+                if prefix:
+                    prefixes.setdefault(uri, prefix)
         root = events.root  # type: ignore[attr-defined]
-    except ET.ParseError as e:
-        log.warning("XMP: ignoring malformed XMP in %s (%s)", source, e)
+    except (ET.ParseError, UnicodeError, ValueError) as e:
+        log.warning("XMP: ignoring malformed XMP in %s (%s)", source, _one_line(e))
         return None
     rdf = root if root.tag == RDF_RDF else root.find(f".//{RDF_RDF}")
     if rdf is None:
         log.warning("XMP: ignoring %s: no rdf:RDF element", source)
         return None
     return Packet(root, rdf, prefixes)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200]
 
 
 def fields(element: ET.Element) -> dict[str, object]:
@@ -167,8 +251,31 @@ def array(tag: str, kind: str, items: Iterable[str]) -> ET.Element:
     return element
 
 
+def _xml_chars(text: str) -> str:
+    bad = _NOT_XML_CHAR.search(text)
+    if bad:
+        raise ValueError(f"U+{ord(bad.group()):04X} cannot be written in XML (at position {bad.start() + 1})")
+    return text
+
+
+def xml_text(text: str) -> str:
+    """Element content escaped for XML; raises ValueError on a character XML cannot hold at all.
+
+    ``\r`` is written as a character reference, since a parser would turn a raw one into ``\n``.
+    """
+    return escape(_xml_chars(text)).replace("\r", "&#13;")
+
+
+def xml_attribute(text: str) -> str:
+    """An attribute value, quoted and escaped (tabs and line breaks as references, which parsers keep)."""
+    return quoteattr(_xml_chars(text))
+
+
 def serialize(root: ET.Element, prefixes: dict[str, str]) -> str:
     """XML text keeping the given prefixes (ElementTree's writer would rename them ns0, ns1...).
+
+    The only way this package writes XML: every text and attribute goes through :func:`xml_text` /
+    :func:`xml_attribute`, so the output is well-formed whatever the values (or ValueError is raised).
 
     Namespaces are declared where XMP writers put them: each top-level rdf:Description declares those of
     its properties, so simple line-oriented readers still find them.
@@ -208,15 +315,15 @@ def serialize(root: ET.Element, prefixes: dict[str, str]) -> str:
         declared = declared | set(new)
         out.append("<" + name_of(element.tag))
         out.extend(f" xmlns:{chosen[u]}={quoteattr(u)}" for u in new)
-        out.extend(f" {name_of(k)}={quoteattr(v)}" for k, v in element.attrib.items())
+        out.extend(f" {name_of(k)}={xml_attribute(v)}" for k, v in element.attrib.items())
         if not len(element) and not element.text:
             out.append("/>")
         else:
-            out.append(">" + escape(element.text or ""))
+            out.append(">" + xml_text(element.text or ""))
             for child in element:
                 emit(child, declared, element.tag == RDF_RDF or whole_subtree)
             out.append(f"</{name_of(element.tag)}>")
-        out.append(escape(element.tail or ""))
+        out.append(xml_text(element.tail or ""))
 
     emit(root, frozenset(), False)
     return "".join(out)
