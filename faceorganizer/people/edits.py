@@ -187,3 +187,23 @@ def create_person(db: sqlite_utils.Database, name: str) -> int:
     name = clean_name(name)
     with record_edit(db, "create", f"create person {name}") as edit:
         return edit.insert("people", {"name": name})
+
+
+def confirm_named_faces(db: sqlite_utils.Database, named: Sequence[tuple[int, str]], *, summary: str) -> int:
+    """Confirm each (face id, name) to the person with that name, created when new; one journaled edit.
+
+    This is how names read from other tools' XMP regions land: undoable like any edit. Returns faces confirmed.
+    """
+    if not named:
+        return 0
+    with record_edit(db, "name-from-xmp", summary) as edit:
+        people: dict[str, int] = {}
+        for face_id, raw in named:
+            name = clean_name(raw)
+            if name not in people:
+                rows = list(db.query("SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1", [name]))
+                people[name] = rows[0]["id"] if rows else edit.insert("people", {"name": name})
+            _confirm(edit, [face_id], people[name])
+        for person_id in people.values():
+            _touch(edit, person_id)
+    return len(named)
