@@ -76,7 +76,7 @@ def load_image(path: str | PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies below
             with Image.open(path) as im:
-                return _decode(im, max_pixels, draft_size)
+                return _decode(im, max_pixels, draft_size, path)
     except (PermissionError, FileNotFoundError, IsADirectoryError):
         raise
     except UnidentifiedImageError:
@@ -90,9 +90,9 @@ def load_image(path: str | PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS,
         raise ImageError(f"cannot decode image ({text or type(exc).__name__})") from None
 
 
-def _decode(im: Image.Image, max_pixels: int, draft_size: int | None) -> DecodedImage:
+def _decode(im: Image.Image, max_pixels: int, draft_size: int | None, path: str | PathLike[str]) -> DecodedImage:
     exif = im.getexif()
-    orientation = _orientation(exif)
+    orientation = _orientation(exif) or _sidecar_orientation(path)
     full_w, full_h = im.size
     if orientation in (5, 6, 7, 8):
         full_w, full_h = full_h, full_w
@@ -144,6 +144,14 @@ def _orient(rgb: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 8:
         return np.rot90(rgb, k=1)
     return rgb
+
+
+def _sidecar_orientation(path: str | PathLike[str]) -> int | None:
+    """A ``tiff:Orientation`` that only the XMP sidecar gives (raw developers rotate there); the XMP reader
+    rotates the sidecar's face regions by the same rule, so names land on the faces."""
+    from faceorganizer.xmp import sidecar_orientation
+
+    return sidecar_orientation(path)
 
 
 def _orientation(exif: Image.Exif) -> int | None:
