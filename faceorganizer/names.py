@@ -29,7 +29,7 @@ import unicodedata
 
 from faceorganizer.errors import InvalidNameError
 
-__all__ = ["MAX_NAME_LENGTH", "InvalidNameError", "clean_name", "clean_optional_name", "display_name"]
+__all__ = ["MAX_NAME_LENGTH", "InvalidNameError", "clean_name", "clean_optional_name", "display_name", "safe_text"]
 
 #: The longest name accepted, in characters (code points) after normalisation.
 MAX_NAME_LENGTH = 200
@@ -102,10 +102,15 @@ def display_name(name: str | None, *, limit: int = MAX_NAME_LENGTH) -> str:
     """
     if not name:
         return ""
-    text = name if len(name) <= limit else name[:limit]
-    if any(_forbidden(c) for c in text):
-        text = "".join(_escaped(c) if _forbidden(c) else c for c in text)
+    text = safe_text(name if len(name) <= limit else name[:limit])
     return text + "…" if len(name) > limit else text
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every character :func:`clean_name` refuses shown as an escape (no cut): for table cells."""
+    if not any(_forbidden(c) for c in text):
+        return text
+    return "".join(_escaped(c) if _forbidden(c) else c for c in text)
 
 
 def _escaped(char: str) -> str:

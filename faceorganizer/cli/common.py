@@ -12,6 +12,7 @@ from typing import Any
 
 from faceorganizer.errors import FaceOrganizerError, NotFoundError
 from faceorganizer.library import Library
+from faceorganizer.names import safe_text
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def emit(args: argparse.Namespace, data: Any, text: Callable[[], str] | str | No
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:
     """A plain aligned text table."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    # Cells are escaped: a name stored before names were checked must not recolour the terminal or break rows.
+    cells = [[str(h) for h in headers]] + [["" if c is None else safe_text(str(c)) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
