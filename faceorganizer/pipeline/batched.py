@@ -24,6 +24,7 @@ import math
 import os
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -244,11 +245,16 @@ class BatchedAnalyzer:
     def __init__(self, analyzer: FaceAnalyzer) -> None:
         self.analyzer = analyzer
         self.detector = BatchedDetector(analyzer.detector)
+        #: Owner-thread seconds by step (for the benchmark's time split).
+        self.seconds: dict[str, float] = defaultdict(float)
 
     def analyze_decoded(self, items: Sequence[tuple[str, DecodedImage]],
                         load_full: Callable[[str], DecodedImage] = load_image) -> list[PhotoAnalysis]:
         """What ``analyzer.analyze_file(path)`` returns for each (path, detection-size decode) pair."""
+        t = time.perf_counter()
         found = self.detector.detect_many([small.rgb for _path, small in items])
+        self.seconds["detect"] += time.perf_counter() - t
+        t = time.perf_counter()
         out = []
         for (path, small), detections in zip(items, found):
             # As FaceAnalyzer.analyze_file: chips from a full-size decode when some face is small here.
@@ -259,6 +265,7 @@ class BatchedAnalyzer:
                 source, source_scale = full.rgb, full.rgb.shape[1] / small.rgb.shape[1]
             faces = self.analyzer._faces(source, detections, source_scale, to_full)
             out.append(PhotoAnalysis(small.width, small.height, small.taken_at, small.orientation, faces))
+        self.seconds["align+attributes"] += time.perf_counter() - t
         return out
 
 
@@ -275,18 +282,25 @@ def _decoded(path: str, future: Future) -> Decoded:
 class BatchedEngine:
     """Import analysis in this process: ``decoders`` CPU threads decode, one owner thread runs the models.
 
-    ``analyzer`` (a loaded :class:`FaceAnalyzer`) is used when given, else one is made from the settings
-    (``device = "cuda"`` puts the detector on the GPU).
+    The owner's detector follows the library's ``backend``/``device`` settings (``device = "cuda"``: PyTorch
+    on the GPU), or ``backend``/``device`` given here (tests run the GPU code with ``backend="torch",
+    device="cpu"``); per-photo import workers, by contrast, always detect on their CPU.
     """
 
     decoders: int | None = None
     batch: int = BATCH_PHOTOS
-    analyzer: Any = None
+    backend: str | None = None
+    device: str | None = None
 
     def start(self, settings: dict[str, Any], roots: Sequence[str]) -> BatchedPool:
+        """Load the models (detector on the accelerator) and start the decoders and the owner thread."""
         from faceorganizer.settings import Settings
 
-        analyzer = self.analyzer or FaceAnalyzer.from_settings(Settings(**settings), with_embedder=False)
+        s = Settings(**settings)
+        analyzer = FaceAnalyzer.from_settings(s, with_embedder=False)
+        analyzer.detector = FaceDetector(min_face_size=s.min_face_size, max_side=DETECT_SIDE,
+                                         preference=self.backend or s.backend, device=self.device or s.device)
+        analyzer.detector.load()
         return BatchedPool(analyzer, decoders=self.decoders or max(1, (os.cpu_count() or 2) - 1),
                            batch=self.batch)
 
@@ -334,7 +348,9 @@ class BatchedPool:
     def _run(self, batch: list[tuple[str, Future, Future]]) -> None:
         from faceorganizer.scan.worker import WorkerResult
 
+        t = time.perf_counter()
         decoded = [(path, _decoded(path, dec), res) for path, dec, res in batch]
+        self.batched.seconds["wait-decode"] += time.perf_counter() - t
         ready = [(path, d.image, res) for path, d, res in decoded if d.image is not None]
         for path, d, res in decoded:
             if d.image is None:
