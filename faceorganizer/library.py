@@ -381,11 +381,15 @@ class Library:
             set_recognition(self.db, enabled)
 
     def forget_person(self, person_id: int) -> int:
-        """Delete a person and their faces' data for good (not undoable)."""
+        """Delete a person and their faces' data for good (not undoable), and their names from the XMP we wrote."""
         from faceorganizer.privacy import forget_person
+        from faceorganizer.xmp_sync import forget_names, person_plan
 
         with self.lock:
-            return forget_person(self.db, person_id, self.cache_dir)
+            names, photos = person_plan(self.db, person_id)
+            forgotten = forget_person(self.db, person_id, self.cache_dir)
+            forget_names(self.db, names, embedded_in=photos)
+            return forgotten
 
     def delete_all_face_data(self) -> int:
         """Delete every face, embedding, person and edit; turns recognition off."""

@@ -117,25 +117,32 @@ def _writable(name: str | None) -> bool:
         return False
 
 
-def forget_names(db: sqlite_utils.Database, names: Collection[str], *, person_id: int | None = None) -> int:
+def person_plan(db: sqlite_utils.Database, person_id: int) -> tuple[list[str], set[str]]:
+    """(names, stored paths of the photos holding their faces) of a person, read before it is forgotten."""
+    name = sidecars.person_name(db, person_id)
+    return ([name] if name else []), set(sidecars.photos_of_person(db, person_id))
+
+
+def forget_names(db: sqlite_utils.Database, names: Collection[str] | None, *,
+                 embedded_in: Collection[str] = ()) -> int:
     """Take our regions with these names out of the app-written sidecars and JPEG packets; returns files changed.
 
-    Visits the sidecars of every photo in the library (a stat each) and the embedded XMP of the photos that
-    hold the person's faces (``person_id``; call before the person's rows are deleted). Only regions that
-    carry our mark are removed; regions other tools wrote are the user's own data there and stay.
+    ``names=None`` takes out every region we wrote (for ``delete-face-data``). Visits the sidecars of every
+    photo in the library (a stat each) and the embedded XMP of the photos in ``embedded_in`` (stored paths,
+    see :func:`person_plan`; every JPEG when ``names`` is None). Only regions that carry our mark are
+    removed; regions other tools wrote are the user's own data there and stay.
     """
-    wanted = [n for n in names if n]
-    if not wanted:
+    wanted = None if names is None else [n for n in names if n]
+    if wanted is not None and not wanted:
         return 0
-    embedded = set(sidecars.photos_of_person(db, person_id)) if person_id is not None else set()
+    embedded = set(embedded_in)
     changed = 0
     for stored in sidecars.all_photo_paths(db):
         image = Path(text_to_path(stored))
-        if stored not in embedded and not any(p.is_file() for p in sidecar_paths(image)):
+        if wanted is not None and stored not in embedded and not any(p.is_file() for p in sidecar_paths(image)):
             continue
         try:
             changed += len(remove_app_regions(image, wanted))
         except (OSError, XmpWriteError) as e:  # one file that cannot be changed does not stop the rest
             log.warning("XMP: cannot take names out of the XMP of %s (%s)", image, e)
     return changed
-

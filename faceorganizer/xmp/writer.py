@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from faceorganizer.errors import InvalidNameError
 from faceorganizer.names import clean_name
 from faceorganizer.xmp import jpeg, rdf
 from faceorganizer.xmp.model import (
@@ -118,7 +119,9 @@ def remove_app_regions(image_path: str | os.PathLike[str], names: Collection[str
     Files that cannot be parsed are left untouched (logged). Used by ``forget`` and ``delete-face-data``.
     """
     path = Path(image_path)
-    wanted = None if names is None else {clean_name(n) for n in names if n and n.strip()}
+    wanted = None if names is None else {n for n in (_clean_or_none(x) for x in names) if n}
+    if wanted is not None and not wanted:
+        return []  # we only ever wrote clean names: nothing of ours can carry these
     changed: list[Path] = []
     for sidecar in sidecar_paths(path):
         packet = read_sidecar(sidecar) if sidecar.is_file() else None
@@ -175,6 +178,13 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OverflowError, OSError):
         return True  # it exists (someone else's) or cannot be asked: let the age decide
     return True
+
+
+def _clean_or_none(name: str | None) -> str | None:
+    try:
+        return clean_name(name) if name else None
+    except InvalidNameError:
+        return None
 
 
 def _named(region: FaceRegion) -> FaceRegion:
