@@ -25,7 +25,7 @@ round-trip exactly through ``to_bytes`` / ``codec_from_bytes``.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -241,15 +241,33 @@ def _train_head(
 
 
 def codec_from_bytes(data: bytes) -> PCACodec | LearnedCodec:
-    """A codec saved with ``to_bytes``."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as blob:
-        kind = str(blob["kind"])
-        arrays = {k: blob[k] for k in blob.files if k != "kind"}
-    if kind == "pca":
-        return PCACodec(**arrays)
-    if kind == "learned":
-        return LearnedCodec(**arrays)
-    raise ValueError(f"unknown codec kind {kind!r}")
+    """A codec saved with ``to_bytes``; ``ValueError`` for anything else (the caller refits: a codec is a cache).
+
+    Damaged bytes never reach the encoder: the archive, its kind, its arrays' names and dtypes, their
+    finiteness, and a probe encoding (shapes that do not fit together) are checked here.
+    """
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as blob:
+            kind = str(blob["kind"])
+            arrays = {k: blob[k] for k in blob.files if k != "kind"}
+    except Exception as error:  # noqa: BLE001 - zipfile, numpy and OS errors alike mean "damaged"
+        raise ValueError(f"stored face codec is damaged: {error}") from error
+    cls: type[PCACodec] | type[LearnedCodec] | None = {"pca": PCACodec, "learned": LearnedCodec}.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown codec kind {kind!r}")
+    names = {f.name for f in fields(cls)}
+    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+    if not required <= set(arrays) <= names:
+        raise ValueError(f"stored face codec is damaged (fields {sorted(arrays)})")
+    for name, value in arrays.items():
+        if value.dtype.kind not in "fiu" or (value.dtype.kind == "f" and not np.isfinite(value).all()):
+            raise ValueError(f"stored face codec is damaged (field {name!r})")
+    try:
+        codec = cls(**arrays)
+        codec.encode(np.ones((1, 128), np.float32))  # shapes that do not fit together fail here, not later
+    except (TypeError, ValueError, IndexError) as error:
+        raise ValueError(f"stored face codec is damaged: {error}") from error
+    return codec
 
 
 def code_verification_accuracy(codes: ArrayLike, labels: ArrayLike, threshold: int | None = None

@@ -12,13 +12,15 @@ quantisation):
 - ``ivfpq``: the same with 16-byte product-quantised codes, for libraries of millions of faces. The exact
   embeddings are only read for re-ranking, so a loaded cache maps them from disk instead of holding them.
 
-The index is a cache: SQLite holds the embeddings, and the library rebuilds this from it when the
+The index is a cache: SQLite holds the embeddings, and the library rebuilds this from it when the header or a
+checksum of the payload (ids, vectors, faiss lists) does not hold, or when the
 ``fingerprint`` saved with the cache file no longer matches the store.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 import math
@@ -65,6 +67,7 @@ _PQ_BYTES = 32
 _EXACT_BACKENDS = ("blas", "torch", "fp16", "faiss")
 _FP16_SHORTLIST = 64
 _MAGIC = b"FOIDX\x01\n"
+_VERSION = 2  # 2: the header carries a checksum of the payload
 _ALIGN = 64
 
 
@@ -251,19 +254,22 @@ class FaceIndex:
         """Write the index to one cache file (atomically: a temporary file renamed over ``path``)."""
         path = Path(path)
         faiss_bytes = b"" if self._faiss is None else faiss.serialize_index(self._faiss).tobytes()
+        ids_part = np.ascontiguousarray(self._ids[: self._n])
+        vecs_part = np.ascontiguousarray(self._vecs[: self._n])
         header: dict[str, Any] = {
-            "version": 1, "kind": self.kind.value, "dim": self.dim, "n": self._n,
+            "version": _VERSION, "kind": self.kind.value, "dim": self.dim, "n": self._n,
             "fingerprint": self.fingerprint, "nprobe": self.nprobe, "refine": self.refine, "seed": self.seed,
             "trained_on": self._trained_on, "auto_kind": self._auto_kind, "faiss_bytes": len(faiss_bytes),
+            "checksum": _checksum(ids_part, vecs_part, faiss_bytes),
         }
         head = json.dumps(header).encode()
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as f:
             f.write(_MAGIC + struct.pack("<Q", len(head)) + head)
             _pad(f)
-            f.write(memoryview(np.ascontiguousarray(self._ids[: self._n])).cast("B"))
+            f.write(memoryview(ids_part).cast("B"))
             _pad(f)
-            f.write(memoryview(np.ascontiguousarray(self._vecs[: self._n])).cast("B"))
+            f.write(memoryview(vecs_part).cast("B"))
             _pad(f)
             f.write(faiss_bytes)
             f.flush()
@@ -275,7 +281,7 @@ class FaceIndex:
         """The fingerprint saved in a cache file, or ``None`` when the file is missing or unreadable."""
         try:
             return str(_read_header(Path(path))[0]["fingerprint"])
-        except (OSError, IndexCacheError):
+        except (OSError, IndexCacheError, ValueError):
             return None
 
     @classmethod
@@ -291,32 +297,41 @@ class FaceIndex:
         path = Path(path)
         try:
             header, offset = _read_header(path)
-            n, dim = int(header["n"]), int(header["dim"])
+            n, dim, faiss_size = header["n"], header["dim"], header["faiss_bytes"]
             if fingerprint is not None and header["fingerprint"] != fingerprint:
                 raise IndexCacheError(f"index cache {path} is stale (fingerprint {header['fingerprint']!r})")
             ids_at = _aligned(offset)
             vecs_at = _aligned(ids_at + 8 * n)
             faiss_at = _aligned(vecs_at + 4 * n * dim)
-            expected = faiss_at + int(header["faiss_bytes"])
-            if path.stat().st_size != expected:
+            if path.stat().st_size != faiss_at + faiss_size:
                 raise IndexCacheError(f"index cache {path} is truncated or corrupt")
             ids = np.fromfile(path, np.int64, count=n, offset=ids_at)
             if mmap and n:
                 vecs: NDArray[np.float32] = np.memmap(path, np.float32, "r", offset=vecs_at, shape=(n, dim))
             else:
                 vecs = np.fromfile(path, np.float32, count=n * dim, offset=vecs_at).reshape(n, dim)
-            faiss_index = None
-            if header["faiss_bytes"]:
-                raw = np.fromfile(path, np.uint8, count=int(header["faiss_bytes"]), offset=faiss_at)
-                faiss_index = faiss.deserialize_index(raw)
-        except (KeyError, ValueError, RuntimeError) as error:
+            raw = np.fromfile(path, np.uint8, count=faiss_size, offset=faiss_at) if faiss_size else None
+            # End to end: a flipped byte anywhere in the payload (an intact header over damaged vectors gave
+            # other people's faces at 0.98) fails here and the library rebuilds the cache from the store.
+            if _checksum(ids, vecs, b"" if raw is None else raw.tobytes()) != header["checksum"]:
+                raise IndexCacheError(f"index cache {path} fails its checksum")
+            if ids.size != n or (n and (ids.min() < 0 or np.unique(ids).size != n)):
+                raise IndexCacheError(f"index cache {path} holds invalid face ids")
+            faiss_index = faiss.deserialize_index(raw) if raw is not None else None
+            kind = IndexKind(header["kind"])
+            if (faiss_index is None) != (kind is IndexKind.EXACT) or (
+                    faiss_index is not None and (faiss_index.d != dim or faiss_index.ntotal != n)):
+                raise IndexCacheError(f"index cache {path} does not match its header")
+        except IndexCacheError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any damage means "rebuild", never a crash
             raise IndexCacheError(f"index cache {path} is unreadable: {error}") from error
         self = cls.__new__(cls)
-        self.dim, self.kind, self.fingerprint = dim, IndexKind(header["kind"]), str(header["fingerprint"])
+        self.dim, self.kind, self.fingerprint = dim, kind, header["fingerprint"]
         self.exact_backend = exact_backend or _default_exact_backend()
-        self.nprobe, self.refine, self.seed = int(header["nprobe"]), int(header["refine"]), int(header["seed"])
+        self.nprobe, self.refine, self.seed = header["nprobe"], header["refine"], header["seed"]
         self._ids, self._vecs, self._n = ids, vecs, n
-        self._trained_on, self._auto_kind = int(header["trained_on"]), bool(header["auto_kind"])
+        self._trained_on, self._auto_kind = header["trained_on"], header["auto_kind"]
         self._lookup = self._norms = self._device_cache = None
         self._faiss = faiss_index
         return self
@@ -483,16 +498,54 @@ def _pad(f: Any) -> None:
     f.write(b"\0" * (_aligned(f.tell()) - f.tell()))
 
 
+#: Header fields of a cache file and a test of each value: any other value is a damaged cache.
+_HEADER_FIELDS: dict[str, Any] = {
+    "version": lambda v: v == _VERSION,
+    "kind": lambda v: v in {k.value for k in IndexKind},
+    "dim": lambda v: _is_int(v) and 1 <= v <= 4096,
+    "n": lambda v: _is_int(v) and 0 <= v < 1 << 40,
+    "fingerprint": lambda v: isinstance(v, str),
+    "nprobe": lambda v: _is_int(v) and 1 <= v <= 1 << 20,
+    "refine": lambda v: _is_int(v) and 1 <= v <= 1 << 10,
+    "seed": lambda v: _is_int(v) and 0 <= v < 1 << 63,
+    "trained_on": lambda v: _is_int(v) and 0 <= v < 1 << 40,
+    "auto_kind": lambda v: isinstance(v, bool),
+    "faiss_bytes": lambda v: _is_int(v) and 0 <= v < 1 << 40,
+    "checksum": lambda v: isinstance(v, str) and len(v) == 32,
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checksum(ids: NDArray[np.int64], vecs: NDArray[np.float32], faiss_bytes: bytes) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(ids).data)
+    digest.update(np.ascontiguousarray(vecs).data)
+    digest.update(faiss_bytes)
+    return digest.hexdigest()
+
+
 def _read_header(path: Path) -> tuple[dict[str, Any], int]:
+    """The header of a cache file, every field present and of the right type, and where it ends."""
     with open(path, "rb") as f:
         magic = f.read(len(_MAGIC))
         if magic != _MAGIC:
             raise IndexCacheError(f"{path} is not a FaceOrganizer index cache (or of another version)")
-        (length,) = struct.unpack("<Q", f.read(8))
+        raw_length = f.read(8)
+        if len(raw_length) != 8:
+            raise IndexCacheError(f"index cache {path} is truncated")
+        (length,) = struct.unpack("<Q", raw_length)
         if length > 1 << 20:
             raise IndexCacheError(f"index cache {path} is corrupt")
         try:
             header = json.loads(f.read(length))
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise IndexCacheError(f"index cache {path} is corrupt: {error}") from error
+    if not isinstance(header, dict):
+        raise IndexCacheError(f"index cache {path} has a damaged header")
+    for name, valid in _HEADER_FIELDS.items():
+        if name not in header or not valid(header[name]):
+            raise IndexCacheError(f"index cache {path} has a damaged header field {name!r}")
     return header, len(_MAGIC) + 8 + length

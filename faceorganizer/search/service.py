@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,7 @@ class SearchService:
         self.db = db
         self.cache_dir = cache_dir
         self._index: FaceIndex | None = None
+        self._densities: dict[int, float] | None = None  # only when the store could not be written
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ index
@@ -124,10 +126,17 @@ class SearchService:
             if not stored or stored[0]["value"] != fp or self.db.execute(
                     "SELECT COUNT(*) FROM faces WHERE embedding IS NOT NULL AND density IS NULL").fetchone()[0]:
                 dens = calibrator.log_densities(vectors, labels)
-                with transaction(self.db):
-                    self.db.conn.executemany("UPDATE faces SET density = ? WHERE id = ?",
-                                             [(float(d), int(f)) for d, f in zip(dens, ids)])
-                    self.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [IDA_KEY, fp])
+                try:
+                    with transaction(self.db):
+                        self.db.conn.executemany("UPDATE faces SET density = ? WHERE id = ?",
+                                                 [(float(d), int(f)) for d, f in zip(dens, ids)])
+                        self.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [IDA_KEY, fp])
+                    self._densities = None
+                except sqlite3.OperationalError as exc:
+                    # A full disk or a read-only library: the densities are a cache, search keeps them in
+                    # memory and still answers (issue 15 item 14: search must not need to write).
+                    log.warning("cannot cache face densities (%s); using them from memory", exc)
+                    self._densities = {int(f): float(d) for d, f in zip(dens, ids)}
             return calibrator
 
     # ------------------------------------------------------------------ queries
@@ -156,7 +165,9 @@ class SearchService:
         if calibrated and pairs:
             calibrator = self.ensure_densities()
             if calibrator is not None:
-                dens = np.array([rows[f]["density"] or 0.0 for f, _ in pairs], np.float64)
+                mem = self._densities
+                dens = np.array([(mem.get(f, 0.0) if mem is not None else rows[f]["density"]) or 0.0
+                                 for f, _ in pairs], np.float64)
                 qd = query_density if query_density is not None else float(
                     calibrator.log_densities(np.asarray(vector, np.float32)[None])[0])
                 vecs = np.frombuffer(b"".join(rows[f]["embedding"] for f, _ in pairs), np.float32).reshape(
@@ -206,9 +217,13 @@ class SearchService:
             codec = None
             fitted_on = 0
             if stored:
-                fitted_on, _, blob = stored[0]["value"].partition(":")
-                fitted_on = int(fitted_on)
-                codec = codes_mod.codec_from_bytes(base64.b64decode(blob))
+                try:
+                    count, _, blob = stored[0]["value"].partition(":")
+                    fitted_on = int(count)
+                    codec = codes_mod.codec_from_bytes(base64.b64decode(blob, validate=True))
+                except ValueError as exc:  # a damaged stored codec is a cache: refit it
+                    log.warning("stored face codec is damaged (%s); refitting", exc)
+                    codec, fitted_on = None, 0
             refit = codec is None or len(ids) >= refit_growth * max(fitted_on, 1)
             if refit:
                 person = dict(self.db.execute("SELECT face_id, person_id FROM assignments").fetchall())
@@ -234,7 +249,11 @@ class SearchService:
         stored = list(self.db.query("SELECT value FROM kv WHERE key = ?", [CODEC_KEY]))
         if not stored:
             return None
-        return codes_mod.codec_from_bytes(base64.b64decode(stored[0]["value"].partition(":")[2]))
+        try:
+            return codes_mod.codec_from_bytes(base64.b64decode(stored[0]["value"].partition(":")[2], validate=True))
+        except ValueError as exc:
+            log.warning("stored face codec is damaged (%s); it is refitted on the next import", exc)
+            return None
 
 
 def pick_face(faces: list[Any], face_index: int | None, source: str) -> Any:
