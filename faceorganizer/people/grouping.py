@@ -1,16 +1,30 @@
-"""People from faces, over the store: full re-clustering, incremental assignment, and review helpers.
+"""People from faces, over the store: full re-clustering, grouping after an import, and review helpers.
 
 The user's edits are law (see :mod:`faceorganizer.people.edits`): confirmed faces never move; rejected
 (face, person) pairs never come back together; two faces of one photo are never one automatic person.
 Re-clustering only moves *automatic* assignments, and every name survives it: a person keeps its id when it
 holds confirmed faces, and otherwise the new group that holds most of its former faces inherits it.
 
+Import order does not decide who is who (``assign_new_faces``, run after every import):
+
+- when the faces added since the last re-grouping reach ``REGROUP_SHARE`` of the library (a first import, a
+  big new folder), the unnamed part is re-grouped together with them by the one-shot clustering: the result
+  is the one a single import of everything would give (named people keep their faces and can gain new ones
+  under the same linkage rule);
+- smaller additions join an existing person only on the evidence the one-shot clustering needs for a merge
+  (the average-linkage distance to *all* the person's faces within the threshold, not one close face), and
+  the rest are grouped among themselves, so later faces form new people.
+SQL lives in :mod:`faceorganizer.store.grouping`.
+
 Quality floor: faces too small, too blurred or with a weak detection do not seed people (they can still
-join one); a group needs two faces, so a background stranger seen once stays in "Unsorted".
+join one); faces that fail the face-ness gate (:func:`face_like`: textures, half-black crops, blurred
+fragments) neither start nor join an automatic person; a group needs two faces, so a background stranger
+seen once stays in "Unsorted".
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +36,8 @@ import sqlite_utils
 from faceorganizer.errors import InvalidEditError, NotFoundError
 from faceorganizer.people import review
 from faceorganizer.people.cluster import DEFAULT_K, build_merge_tree, cluster_faces
+from faceorganizer.pipeline.quality import face_like
+from faceorganizer.store import grouping as store
 from faceorganizer.store import transaction
 
 log = logging.getLogger("faceorganizer.people")
@@ -33,6 +49,10 @@ SEED_MIN_SHARPNESS = 10.0
 #: ... and a confident detection.
 SEED_MIN_SCORE = 0.9
 
+#: After an import, re-group the unnamed part when the faces added since the last re-grouping are at least
+#: this share of the faces then (or when there was none yet) — and at least ``REGROUP_MIN_FACES`` faces.
+REGROUP_SHARE = 0.1
+REGROUP_MIN_FACES = 20
 
 @dataclass
 class FaceSet:
@@ -44,10 +64,19 @@ class FaceSet:
     seed: np.ndarray
     person: np.ndarray  # current person id, or -1
     confirmed: np.ndarray  # bool
+    face_like: np.ndarray | None = None  # bool: passes the face-ness gate (None: all do)
     index: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.face_like is None:
+            self.face_like = np.ones(len(self.ids), bool)
         self.index = {int(f): i for i, f in enumerate(self.ids)}
+
+    def subset(self, rows: np.ndarray) -> FaceSet:
+        """The faces at ``rows`` (positions in this set)."""
+        rows = np.asarray(rows, np.int64)
+        return FaceSet(self.ids[rows], self.vectors[rows], self.photo[rows], self.seed[rows], self.person[rows],
+                       self.confirmed[rows], self.face_like[rows])
 
 
 @dataclass(frozen=True)
@@ -62,28 +91,31 @@ class GroupingResult:
 
 
 def current_model(db: sqlite_utils.Database) -> str | None:
-    rows = list(db.query("SELECT embed_model, COUNT(*) AS n FROM faces WHERE embedding IS NOT NULL "
-                         "GROUP BY embed_model ORDER BY n DESC LIMIT 1"))
-    return rows[0]["embed_model"] if rows else None
+    """The embedding model most faces carry."""
+    return store.current_model(db)
+
+
+def _landmarks(value: str | None) -> np.ndarray | None:
+    try:
+        return np.asarray(json.loads(value), np.float64).reshape(5, 2) if value else None
+    except (ValueError, TypeError):
+        return None
 
 
 def load_faces(db: sqlite_utils.Database, where: str = "1", params: list | tuple = ()) -> FaceSet:
     """Faces of the library's embedding model (those of an older model wait for re-embedding)."""
-    model = current_model(db)
-    rows = list(db.query(
-        "SELECT f.id, f.photo_id, f.embedding, f.w, f.h, f.sharpness, f.det_score, "
-        "COALESCE(a.person_id, -1) AS person, COALESCE(a.origin = 'confirmed', 0) AS confirmed "
-        f"FROM faces f LEFT JOIN assignments a ON a.face_id = f.id WHERE f.embedding IS NOT NULL "
-        f"AND f.embed_model = ? AND ({where}) ORDER BY f.id", [model, *params]))
+    rows = store.face_rows(db, store.current_model(db), where, params)
     n = len(rows)
     vectors = (np.frombuffer(b"".join(r["embedding"] for r in rows), np.float32).reshape(n, -1).copy()
                if n else np.zeros((0, 128), np.float32))
     seed = np.array([min(r["w"], r["h"]) >= SEED_MIN_SIZE and (r["sharpness"] or 0) >= SEED_MIN_SHARPNESS
                      and r["det_score"] >= SEED_MIN_SCORE for r in rows], bool)
+    like = np.array([face_like(r["det_score"], r["brightness"], r["sharpness"], _landmarks(r["landmarks"]),
+                               (r["w"], r["h"]), vectors[i]) for i, r in enumerate(rows)], bool)
     return FaceSet(np.array([r["id"] for r in rows], np.int64), vectors,
                    np.array([r["photo_id"] for r in rows], np.int64), seed,
                    np.array([r["person"] for r in rows], np.int64),
-                   np.array([bool(r["confirmed"]) for r in rows], bool))
+                   np.array([bool(r["confirmed"]) for r in rows], bool), like)
 
 
 def _same_photo_pairs(photo: np.ndarray) -> list[tuple[int, int]]:
@@ -94,12 +126,14 @@ def _same_photo_pairs(photo: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _rejections(db: sqlite_utils.Database) -> set[tuple[int, int]]:
-    return {(r["face_id"], r["person_id"]) for r in db.query("SELECT face_id, person_id FROM rejections")}
+    return store.rejections(db)
 
 
-def _constraints(db: sqlite_utils.Database, fs: FaceSet) -> tuple[list[tuple[int, int]], dict[int, int]]:
+def _constraints(db: sqlite_utils.Database, fs: FaceSet, fixed: dict[int, int] | None = None
+                 ) -> tuple[list[tuple[int, int]], dict[int, int]]:
     cannot = _same_photo_pairs(fs.photo)
-    fixed = {i: int(fs.person[i]) for i in np.flatnonzero(fs.confirmed)}
+    if fixed is None:
+        fixed = {i: int(fs.person[i]) for i in np.flatnonzero(fs.confirmed)}
     confirmed_of: dict[int, list[int]] = defaultdict(list)
     for i, p in fixed.items():
         confirmed_of[p].append(i)
@@ -110,20 +144,43 @@ def _constraints(db: sqlite_utils.Database, fs: FaceSet) -> tuple[list[tuple[int
     return cannot, fixed
 
 
+def _drop_non_faces(db: sqlite_utils.Database, fs: FaceSet) -> FaceSet:
+    """The faces grouping may use: those passing the face-ness gate, and every confirmed face (the user's
+    word); automatic assignments of the others go back to Unsorted."""
+    out = ~fs.face_like & ~fs.confirmed
+    stale = np.flatnonzero(out & (fs.person >= 0))
+    if stale.size:
+        with transaction(db):
+            for i in stale:
+                store.unassign(db, int(fs.ids[i]))
+    return fs.subset(np.flatnonzero(~out)) if out.any() else fs
+
+
 def recluster(db: sqlite_utils.Database, threshold: float, *, n_people: int | None = None,
-              k: int = DEFAULT_K) -> GroupingResult:
-    """Re-group every automatic face at ``threshold`` (or into about ``n_people`` groups); keeps all names."""
-    fs = load_faces(db)
+              k: int = DEFAULT_K, keep_named: bool = False) -> GroupingResult:
+    """Re-group every automatic face at ``threshold`` (or into about ``n_people`` groups); keeps all names.
+
+    ``keep_named`` re-groups only the unnamed part: automatic faces of named people stay where they are
+    (as if confirmed) and new faces can still join those people.
+    """
+    fs = _drop_non_faces(db, load_faces(db))
     if not len(fs.ids):
+        store.set_regrouped_at(db, 0)
         return GroupingResult(0, 0, 0, 0, 0)
-    cannot, fixed = _constraints(db, fs)
+    fixed = {i: int(fs.person[i]) for i in np.flatnonzero(fs.confirmed)}
+    if keep_named:
+        named = store.named_people(db)
+        fixed.update({int(i): int(fs.person[i]) for i in np.flatnonzero(np.isin(fs.person, list(named)))})
+    cannot, fixed = _constraints(db, fs, fixed)
     kk = max(1, min(k, len(fs.ids) - 1))
     if n_people is not None:
         tree = build_merge_tree(fs.vectors, k=kk, cannot_link=cannot, fixed=fixed, seed_mask=fs.seed)
         labels = tree.labels_for_n(n_people)
     else:
         labels = cluster_faces(fs.vectors, threshold, k=kk, cannot_link=cannot, fixed=fixed, seed_mask=fs.seed)
-    return _write_groups(db, fs, np.asarray(labels), fixed)
+    result = _write_groups(db, fs, np.asarray(labels), fixed)
+    store.set_regrouped_at(db, store.count_faces(db, store.current_model(db)))
+    return result
 
 
 def _write_groups(db: sqlite_utils.Database, fs: FaceSet, labels: np.ndarray, fixed: dict[int, int]
@@ -131,7 +188,7 @@ def _write_groups(db: sqlite_utils.Database, fs: FaceSet, labels: np.ndarray, fi
     members: dict[int, list[int]] = defaultdict(list)
     for i, lab in enumerate(labels):
         members[int(lab)].append(i)
-    named = {r["id"] for r in db.query("SELECT id FROM people WHERE name IS NOT NULL")}
+    named = store.named_people(db)
     person_of_cluster: dict[int, int] = {}
     # 1. Clusters holding confirmed faces belong to that person.
     for lab, idx in members.items():
@@ -171,73 +228,50 @@ def _write_groups(db: sqlite_utils.Database, fs: FaceSet, labels: np.ndarray, fi
                 continue
             pid = person_of_cluster.get(lab)
             if pid is None and len(idx) >= 2:
-                pid = db.execute("INSERT INTO people (name) VALUES (NULL)").lastrowid
+                pid = store.new_person(db)
                 new_people += 1
             centre = fs.vectors[idx].mean(axis=0) if pid is not None else None
             for i in auto:
                 face_id = int(fs.ids[i])
                 if pid is None or (face_id, pid) in rejected:
-                    db.execute("DELETE FROM assignments WHERE face_id = ?", [face_id])
+                    store.unassign(db, face_id)
                     unsorted += 1
                     continue
-                dist = float(np.linalg.norm(fs.vectors[i] - centre))
-                db.execute("INSERT OR REPLACE INTO assignments (face_id, person_id, origin, distance) "
-                           "VALUES (?, ?, 'auto', ?)", [face_id, pid, dist])
+                store.set_auto(db, face_id, pid, float(np.linalg.norm(fs.vectors[i] - centre)))
                 assigned += 1
-        people = db.execute("SELECT COUNT(DISTINCT person_id) FROM assignments").fetchone()[0]
+        people = store.people_with_faces(db)
     log.info("grouped %d faces: %d people, %d assigned, %d unsorted, %d new", len(fs.ids), people, assigned,
              unsorted, new_people)
     return GroupingResult(len(fs.ids), people, assigned, unsorted, new_people)
 
 
-def assign_new_faces(db: sqlite_utils.Database, threshold: float, *, k: int = 10) -> GroupingResult:
-    """After an import: put unassigned faces into existing people by a k-NN vote, group the rest.
+def regroup_due(db: sqlite_utils.Database) -> bool:
+    """Whether enough faces arrived since the last re-grouping to re-group the unnamed part."""
+    total = store.count_faces(db, store.current_model(db))
+    before = store.regrouped_at(db)
+    added = total - before
+    return before == 0 or added >= max(REGROUP_MIN_FACES, REGROUP_SHARE * before) or added < 0
 
-    A face joins the person most of its neighbours within ``threshold`` belong to (weighted by closeness),
-    unless it was rejected for that person or another face of its photo is already that person.
+
+def assign_new_faces(db: sqlite_utils.Database, threshold: float, *, k: int = 10) -> GroupingResult:
+    """After an import: re-group the unnamed part when many faces arrived, else place the new ones.
+
+    See the module docstring. A new face joins the person at the smallest average-linkage distance among the
+    people of its ``k`` nearest faces if that distance is within ``threshold`` — unless it was rejected for
+    that person or another face of its photo is already that person; the others are grouped among themselves.
     """
-    fs = load_faces(db)
+    if regroup_due(db):
+        return recluster(db, threshold, keep_named=True)
+    fs = _drop_non_faces(db, load_faces(db))
     todo = np.flatnonzero(fs.person < 0)
     if not len(todo):
         return GroupingResult(len(fs.ids), 0, 0, 0, 0)
-    members = np.flatnonzero(fs.person >= 0)
-    rejected = _rejections(db)
-    photo_people: dict[int, set[int]] = defaultdict(set)
-    for i in members:
-        photo_people[int(fs.photo[i])].add(int(fs.person[i]))
-    assigned: dict[int, tuple[int, float]] = {}
-    if len(members):
-        import faiss
-
-        index = faiss.IndexFlatL2(fs.vectors.shape[1])
-        index.add(fs.vectors[members])
-        kk = min(k, len(members))
-        d2, nn = index.search(fs.vectors[todo], kk)
-        dist = np.sqrt(np.maximum(d2, 0))
-        order = np.argsort(dist[:, 0])  # most certain first, so photo conflicts favour the closest face
-        for row in order:
-            i = todo[row]
-            votes: dict[int, float] = defaultdict(float)
-            for d, j in zip(dist[row], nn[row]):
-                if j < 0 or d >= threshold:
-                    continue
-                votes[int(fs.person[members[j]])] += 1.0 / (d + 1e-3)
-            for pid, _ in sorted(votes.items(), key=lambda kv: -kv[1]):
-                face_id = int(fs.ids[i])
-                if (face_id, pid) in rejected or pid in photo_people[int(fs.photo[i])]:
-                    continue
-                assigned[i] = (pid, float(dist[row][0]))
-                photo_people[int(fs.photo[i])].add(pid)
-                break
-    with transaction(db):
-        for i, (pid, d) in assigned.items():
-            db.execute("INSERT OR REPLACE INTO assignments (face_id, person_id, origin, distance) "
-                       "VALUES (?, ?, 'auto', ?)", [int(fs.ids[i]), pid, d])
+    assigned = _join_people(db, fs, todo, threshold, k)
     rest = np.array([i for i in todo if i not in assigned], np.int64)
     new_people = grouped = 0
     if len(rest) >= 2:
-        sub = FaceSet(fs.ids[rest], fs.vectors[rest], fs.photo[rest], fs.seed[rest],
-                      np.full(len(rest), -1, np.int64), np.zeros(len(rest), bool))
+        sub = fs.subset(rest)
+        sub.person[:] = -1
         labels = cluster_faces(sub.vectors, threshold, k=max(1, min(DEFAULT_K, len(rest) - 1)),
                                cannot_link=_same_photo_pairs(sub.photo), seed_mask=sub.seed)
         result = _write_groups(db, sub, np.asarray(labels), {})
@@ -246,10 +280,52 @@ def assign_new_faces(db: sqlite_utils.Database, threshold: float, *, k: int = 10
                           len(rest) - grouped, new_people)
 
 
+def _join_people(db: sqlite_utils.Database, fs: FaceSet, todo: np.ndarray, threshold: float, k: int
+                 ) -> dict[int, tuple[int, float]]:
+    """New faces (rows ``todo``) that join an existing person by the average-linkage rule; written here."""
+    from faceorganizer.people.knn import knn_search
+
+    members = np.flatnonzero(fs.person >= 0)
+    if not len(members):
+        return {}
+    rejected = _rejections(db)
+    photo_people: dict[int, set[int]] = defaultdict(set)
+    for i in members:
+        photo_people[int(fs.photo[i])].add(int(fs.person[i]))
+    people, person_of = np.unique(fs.person[members], return_inverse=True)
+    x = fs.vectors[members].astype(np.float64)
+    size = np.bincount(person_of).astype(np.float64)
+    mean = np.zeros((people.size, x.shape[1]))
+    np.add.at(mean, person_of, x)
+    mean /= size[:, None]
+    spread = np.maximum(np.bincount(person_of, weights=np.einsum("ij,ij->i", x, x)) / size
+                        - np.einsum("ij,ij->i", mean, mean), 0.0)
+    nn, _ = knn_search(fs.vectors[todo], fs.vectors[members], min(k, len(members)))
+    choice: list[tuple[float, int, int]] = []
+    for row, i in enumerate(todo):
+        cands = np.unique(person_of[nn[row][nn[row] >= 0]])
+        diff = fs.vectors[i].astype(np.float64)[None, :] - mean[cands]
+        rms = np.sqrt(np.einsum("ij,ij->i", diff, diff) + spread[cands])
+        for r in np.argsort(rms):
+            if rms[r] > threshold:
+                break
+            choice.append((float(rms[r]), int(i), int(people[cands[r]])))
+    assigned: dict[int, tuple[int, float]] = {}
+    for d, i, pid in sorted(choice):  # most certain first, so photo conflicts favour the closest face
+        if i in assigned or (int(fs.ids[i]), pid) in rejected or pid in photo_people[int(fs.photo[i])]:
+            continue
+        assigned[i] = (pid, d)
+        photo_people[int(fs.photo[i])].add(pid)
+    with transaction(db):
+        for i, (pid, d) in assigned.items():
+            store.set_auto(db, int(fs.ids[i]), pid, d)
+    return assigned
+
+
 def _person_faces(db: sqlite_utils.Database, person_id: int) -> FaceSet:
-    if not list(db.query("SELECT id FROM people WHERE id = ?", [person_id])):
+    if not store.person_exists(db, person_id):
         raise NotFoundError(f"no person with id {person_id}")
-    return load_faces(db, "a.person_id = ?", [person_id])
+    return load_faces(db, store.OF_PERSON, [person_id])
 
 
 def propose_split(db: sqlite_utils.Database, person_id: int) -> tuple[list[int], list[int]]:
@@ -284,9 +360,7 @@ def suggestions(db: sqlite_utils.Database, person_id: int, *, limit: int = 50, m
     person = _person_faces(db, person_id)
     if not len(person.ids):
         return []
-    cand = load_faces(db, "(a.person_id IS NULL OR (a.origin = 'auto' AND a.person_id IN "
-                          "(SELECT id FROM people WHERE name IS NULL))) AND COALESCE(a.person_id, -1) != ?",
-                      [person_id])
+    cand = load_faces(db, store.SUGGESTION_CANDIDATES, [person_id])
     if not len(cand.ids):
         return []
     rejected = {f for f, p in _rejections(db) if p == person_id}
@@ -321,8 +395,8 @@ def explain(db: sqlite_utils.Database, face_id: int, *, n: int = 5) -> Explanati
     # Confirmed faces are the evidence the user gave: list them first among the nearest.
     same.sort(key=lambda j: (not fs.confirmed[j], d[j]))
     other = [j for j in np.argsort(d) if fs.person[j] != (pid if pid is not None else -2) and np.isfinite(d[j])]
-    row = list(db.query("SELECT origin, distance FROM assignments WHERE face_id = ?", [face_id]))
+    row = store.assignment(db, face_id)
     return Explanation(
-        face_id, pid, row[0]["origin"] if row else None, row[0]["distance"] if row else None,
+        face_id, pid, row["origin"] if row else None, row["distance"] if row else None,
         [(int(fs.ids[j]), float(d[j]), "confirmed" if fs.confirmed[j] else "auto") for j in same[:n]],
         [(int(fs.ids[j]), int(fs.person[j]) if fs.person[j] >= 0 else None, float(d[j])) for j in other[:n]])
