@@ -82,10 +82,7 @@ class Library:
             folder.mkdir(parents=True, exist_ok=True)
         db = connect(db_path)
         migrate(db)
-        paths.ensure_cache_dir(folder / "cache")
-        from faceorganizer.privacy import finish_pending_scrub
-
-        finish_pending_scrub(db)  # an earlier forget that another program kept from erasing everything
+        (folder / "cache").mkdir(exist_ok=True)
         log.info("opened library %s (schema %d)", folder, schema_version(db))
         return cls(folder, db, settings or load_settings())
 
@@ -178,7 +175,20 @@ class Library:
         """
         from faceorganizer.scan.importer import ImportJob
 
-        return ImportJob(self, roots, cancel=cancel, workers=workers)
+        return ImportJob(roots, writer=self.connect_writer, analyzer=lambda: self.analyzer, settings=self.settings,
+                         after=self._regroup_steps(recluster=False), cancel=cancel, workers=workers)
+
+    def _regroup_steps(self, *, recluster: bool) -> list[tuple[str, Any]]:
+        """What a job runs on its writer after changing faces: group them into people, refresh face codes."""
+        from faceorganizer.people.grouping import assign_new_faces
+        from faceorganizer.people.grouping import recluster as regroup_all
+        from faceorganizer.search.service import SearchService
+
+        def group(db: sqlite_utils.Database) -> object:
+            threshold = self.settings.cluster_threshold  # read when it runs: the user may change it meanwhile
+            return regroup_all(db, threshold) if recluster else assign_new_faces(db, threshold)
+
+        return [("group", group), ("codes", lambda db: SearchService(db, self.cache_dir).ensure_codes())]
 
     # ----------------------------------------------------------------- find this person
     @property
@@ -203,7 +213,6 @@ class Library:
 
     def query_faces(self, path: str | Path) -> list[AnalyzedFace]:
         """Faces detected in an external photo, left to right (as numbered for ``--face``)."""
-        path = paths.require_regular_file(path)  # a folder, a missing file or a FIFO: one line, never a hang
         analysis = self.analyzer.analyze_file(path)
         return sorted(analysis.faces, key=lambda f: f.box[0])
 
@@ -227,13 +236,7 @@ class Library:
 
     def photos_with(self, with_people: list[int], without_people: list[int] = ()) -> list[int]:
         """Photos showing all of ``with_people`` and none of ``without_people``."""
-        from faceorganizer.errors import NotFoundError
-        from faceorganizer.store.privacy import missing_people
-
         with self.lock:
-            missing = missing_people(self.db, [*with_people, *without_people])
-            if missing:
-                raise NotFoundError(f"no person with id {missing[0]}")
             return self.search_service.photos_with_people(with_people, list(without_people))
 
     def update_codes(self) -> int:
@@ -327,7 +330,8 @@ class Library:
         """Re-embed faces of an older model (after a model or flip-fusion change); names and edits stay."""
         from faceorganizer.scan.reembed import reembed_job
 
-        return reembed_job(self, cancel=cancel)
+        return reembed_job(writer=self.connect_writer, analyzer=lambda: self.analyzer,
+                           after=self._regroup_steps(recluster=True), cancel=cancel)
 
     # ----------------------------------------------------------------- edits (journaled, undoable)
     def rename(self, person_id: int, name: str | None) -> int:
@@ -381,15 +385,11 @@ class Library:
             set_recognition(self.db, enabled)
 
     def forget_person(self, person_id: int) -> int:
-        """Delete a person and their faces' data for good (not undoable), and their names from the XMP we wrote."""
+        """Delete a person and their faces' data for good (not undoable)."""
         from faceorganizer.privacy import forget_person
-        from faceorganizer.xmp_sync import forget_names, person_plan
 
         with self.lock:
-            names, photos = person_plan(self.db, person_id)
-            forgotten = forget_person(self.db, person_id, self.cache_dir)
-            forget_names(self.db, names, embedded_in=photos)
-            return forgotten
+            return forget_person(self.db, person_id, self.cache_dir)
 
     def delete_all_face_data(self) -> int:
         """Delete every face, embedding, person and edit; turns recognition off."""

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from faceorganizer.geometry import corners_iou
 from faceorganizer.models.registry import model_path
 from faceorganizer.models.runtime import BackendChoice, cpu_count, pick_backend
 
@@ -433,7 +434,7 @@ class FaceDetector:
             # by the frame in a group selfie); everything inside was the first pass's to find.
             large = RETRY_MIN_FACE_FRACTION * min(rgb.shape[:2])
             extra = self._detect_scaled(rgb, large, pad=True, border_only=bool(found))
-            found = found + [d for d in extra if all(_iou(d.box, f.box) < 0.3 for f in found)]
+            found = found + [d for d in extra if all(corners_iou(d.box, f.box) < 0.3 for f in found)]
             found.sort(key=lambda d: -d.score)
         return found
 
@@ -659,15 +660,6 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "u
         overlap = iw * ih / np.maximum(np.minimum(area[i], area[rest]), 1e-9)
         order = rest[overlap <= threshold]
     return np.asarray(keep, dtype=np.int64)
-
-
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x1, y1, x2, y2) boxes."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _clip_box(box: Sequence[float], w: int, h: int) -> tuple[float, float, float, float] | None:
