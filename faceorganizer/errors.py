@@ -84,6 +84,8 @@ def explain_environment_error(exc: BaseException, folder: object = None) -> str 
             return (f"the library{where} is busy: another FaceOrganizer (the app or an import) is writing to it; "
                     "wait for it to finish or close it, then run the command again")
         if "disk i/o error" in text:
+            if folder and _nearly_full(str(folder)):  # SQLite reports a full disk in the WAL as an I/O error
+                return full
             return (f"disk I/O error on the library{where}: the disk may be full, failing or unplugged; check it "
                     "(free space, `dmesg`) and run the command again")
         if "malformed" in text or "not a database" in text:
@@ -106,8 +108,17 @@ def explain_environment_error(exc: BaseException, folder: object = None) -> str 
     return None
 
 
-def _read_only(folder: str) -> bool:
-    """Whether ``folder`` (or its nearest existing parent) is on a read-only disk or not writable for us."""
+def _nearly_full(folder: str) -> bool:
+    """Whether the disk holding ``folder`` has less than 16 MB free."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(_existing(folder)).free < 16 << 20
+    except OSError:
+        return False
+
+
+def _existing(folder: str) -> str:
     import os
 
     while folder and not os.path.exists(folder):
@@ -115,6 +126,14 @@ def _read_only(folder: str) -> bool:
         if parent == folder:
             break
         folder = parent
+    return folder
+
+
+def _read_only(folder: str) -> bool:
+    """Whether ``folder`` (or its nearest existing parent) is on a read-only disk or not writable for us."""
+    import os
+
+    folder = _existing(folder)
     try:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
     except OSError:

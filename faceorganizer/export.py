@@ -1,6 +1,10 @@
 """Exports: a person's photos to a folder (copies or links), and people/faces as CSV or JSON.
 
 Exports never include embeddings or codes: they hold names, boxes and attributes only.
+
+CSV cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return; names can come from other programs' sidecars) are neutralised as OWASP recommends: prefixed
+with a single quote, so the cell shows the text and runs nothing. Numbers stay numbers; JSON is unchanged.
 """
 
 from __future__ import annotations
@@ -17,21 +21,24 @@ import sqlite_utils
 from faceorganizer.errors import FaceOrganizerError, NotFoundError
 from faceorganizer.scan.discover import display_path, text_to_path
 from faceorganizer.store import queries
+from faceorganizer.store.exports import person_photo_paths
+from faceorganizer.store.privacy import person_exists
+
+#: First characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_person_photos(db: sqlite_utils.Database, person_id: int, dest: Path, *, mode: str = "copy"
                          ) -> list[Path]:
     """Copy (or symlink, ``mode="link"``) every available photo of a person into ``dest``."""
-    if not list(db.query("SELECT id FROM people WHERE id = ?", [person_id])):
+    if not person_exists(db, person_id):
         raise NotFoundError(f"no person with id {person_id}")
     if mode not in ("copy", "link"):
         raise FaceOrganizerError("export mode must be copy or link")
     dest.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    rows = db.query("SELECT DISTINCT p.path FROM photos p JOIN faces f ON f.photo_id = p.id JOIN assignments a "
-                    "ON a.face_id = f.id WHERE a.person_id = ? AND p.status = 'ok' ORDER BY p.path", [person_id])
-    for row in rows:
-        source = Path(text_to_path(row["path"]))
+    for stored in person_photo_paths(db, person_id):
+        source = Path(text_to_path(stored))
         target = dest / source.name
         n = 1
         while target.exists() or target.is_symlink():
@@ -71,8 +78,23 @@ def to_text(rows: list[dict], fmt: str) -> str:
     for r in rows:
         columns += [c for c in r if c not in columns]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer = csv.DictWriter(buf, fieldnames=[safe_cell(c) for c in columns])
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: " ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()})
+        writer.writerow({safe_cell(k): safe_cell(" ".join(map(str, v)) if isinstance(v, list) else v)
+                         for k, v in r.items()})
     return buf.getvalue()
+
+
+def safe_cell(value: object) -> object:
+    """A CSV cell that cannot run as a formula: text starting with a formula character gets a leading ``'``.
+
+    Numbers (``-3.5``) are left alone: a spreadsheet reads them as numbers, not formulas.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
