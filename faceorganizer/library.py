@@ -82,7 +82,10 @@ class Library:
             folder.mkdir(parents=True, exist_ok=True)
         db = connect(db_path)
         migrate(db)
-        (folder / "cache").mkdir(exist_ok=True)
+        paths.ensure_cache_dir(folder / "cache")
+        from faceorganizer.privacy import finish_pending_scrub
+
+        finish_pending_scrub(db)  # an earlier forget that another program kept from erasing everything
         log.info("opened library %s (schema %d)", folder, schema_version(db))
         return cls(folder, db, settings or load_settings())
 
@@ -213,6 +216,7 @@ class Library:
 
     def query_faces(self, path: str | Path) -> list[AnalyzedFace]:
         """Faces detected in an external photo, left to right (as numbered for ``--face``)."""
+        path = paths.require_regular_file(path)  # a folder, a missing file or a FIFO: one line, never a hang
         analysis = self.analyzer.analyze_file(path)
         return sorted(analysis.faces, key=lambda f: f.box[0])
 
@@ -236,7 +240,13 @@ class Library:
 
     def photos_with(self, with_people: list[int], without_people: list[int] = ()) -> list[int]:
         """Photos showing all of ``with_people`` and none of ``without_people``."""
+        from faceorganizer.errors import NotFoundError
+        from faceorganizer.store.privacy import missing_people
+
         with self.lock:
+            missing = missing_people(self.db, [*with_people, *without_people])
+            if missing:
+                raise NotFoundError(f"no person with id {missing[0]}")
             return self.search_service.photos_with_people(with_people, list(without_people))
 
     def update_codes(self) -> int:
@@ -385,11 +395,15 @@ class Library:
             set_recognition(self.db, enabled)
 
     def forget_person(self, person_id: int) -> int:
-        """Delete a person and their faces' data for good (not undoable)."""
+        """Delete a person and their faces' data for good (not undoable), and their names from the XMP we wrote."""
         from faceorganizer.privacy import forget_person
+        from faceorganizer.xmp_sync import forget_names, person_plan
 
         with self.lock:
-            return forget_person(self.db, person_id, self.cache_dir)
+            names, photos = person_plan(self.db, person_id)
+            forgotten = forget_person(self.db, person_id, self.cache_dir)
+            forget_names(self.db, names, embedded_in=photos)
+            return forgotten
 
     def delete_all_face_data(self) -> int:
         """Delete every face, embedding, person and edit; turns recognition off."""

@@ -1,20 +1,40 @@
 """Between the store and XMP face regions: names other tools wrote come in, our names go out.
 
 On import, a *named* region that overlaps a detected face (IoU ≥ ``MATCH_IOU``) makes that face a confirmed
-face of the person with that name (created when new). Writing exports every named face of a photo as an MWG
-region (plus ``Iptc4xmpExt:PersonInImage``) to its sidecar, or into the file when the user opted in.
+face of the person with that name (created when new), through :func:`faceorganizer.people.edits.
+confirm_named_faces`: one journaled, undoable edit per photo. Regions this app wrote itself (they carry our
+mark) are never imported back: after ``delete-face-data``, ``forget`` or recognition off and on, our own
+sidecars must not restore the names the user removed.
+
+Writing exports every named face of a photo as an MWG region (plus ``Iptc4xmpExt:PersonInImage``) to its
+sidecar, or into the file when the user opted in. :func:`forget_names` takes a person's names back out of
+the sidecars (and JPEG packets) we wrote.
+
+Names are never logged: a log outlives ``delete-face-data``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
 
 import sqlite_utils
 
+from faceorganizer.errors import InvalidNameError
+from faceorganizer.geometry import box_iou, normalised_to_pixels, pixels_to_normalised
+from faceorganizer.people import edits
 from faceorganizer.scan.discover import text_to_path
-from faceorganizer.geometry import box_iou
-from faceorganizer.xmp import FaceRegion, write_regions
+from faceorganizer.store import sidecars
+from faceorganizer.names import clean_name
+from faceorganizer.xmp import (
+    FaceRegion,
+    XmpWriteError,
+    remove_app_regions,
+    sidecar_paths,
+    sweep_stale_temps,
+    write_regions,
+)
 
 log = logging.getLogger("faceorganizer.xmp")
 
@@ -23,57 +43,106 @@ MATCH_IOU = 0.3
 
 def apply_regions(db: sqlite_utils.Database, photo_id: int, regions: Sequence[FaceRegion], width: int,
                   height: int) -> int:
-    """Confirm the photo's faces named by ``regions`` (call inside the writer's transaction). Returns matches."""
-    named = [r for r in regions if r.name]
+    """Confirm the photo's faces named by ``regions`` (inside or outside a transaction). Returns matches.
+
+    Regions we wrote ourselves are skipped. Each named region takes the unused detected face it overlaps
+    most, if that overlap reaches MATCH_IOU; the rest are counted in one debug line, without names.
+    """
+    named = [r for r in regions if r.name and not r.by_app]
     if not named or not width or not height:
         return 0
-    faces = list(db.query("SELECT id, x, y, w, h FROM faces WHERE photo_id = ?", [photo_id]))
-    matched = 0
+    faces = sidecars.face_boxes(db, photo_id)
     used: set[int] = set()
+    matches: list[tuple[int, str]] = []
     for region in named:
-        box = (region.x * width, region.y * height, region.w * width, region.h * height)
-        best = max(((box_iou(box, (f["x"], f["y"], f["w"], f["h"])), f["id"]) for f in faces if f["id"] not in used),
+        box = normalised_to_pixels((region.x, region.y, region.w, region.h), width, height)
+        best = max(((box_iou(box, face_box), face_id) for face_id, face_box in faces if face_id not in used),
                    default=(0.0, None))
         if best[1] is None or best[0] < MATCH_IOU:
-            log.info("XMP region %r in photo %d matches no detected face", region.name, photo_id)
             continue
-        person = list(db.query("SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1", [region.name]))
-        person_id = person[0]["id"] if person else db.execute(
-            "INSERT INTO people (name) VALUES (?)", [region.name]).lastrowid
-        db.execute("INSERT OR REPLACE INTO assignments (face_id, person_id, origin) VALUES (?, ?, 'confirmed')",
-                   [best[1], person_id])
         used.add(best[1])
-        matched += 1
-    return matched
+        matches.append((best[1], region.name or ""))
+    if len(matches) < len(named):
+        log.debug("XMP: %d of %d named region(s) of photo %d match no detected face",
+                  len(named) - len(matches), len(named), photo_id)
+    return edits.confirm_named_faces(db, matches, summary=f"names of {len(matches)} face(s) in photo {photo_id} "
+                                                          "from XMP")
 
 
 def regions_of_photo(db: sqlite_utils.Database, photo_id: int) -> tuple[str, list[FaceRegion], tuple[int, int]]:
     """(stored path, named regions, upright size) of a photo as the store knows it."""
-    photo = next(iter(db.query("SELECT path, width, height FROM photos WHERE id = ?", [photo_id])))
-    w, h = photo["width"], photo["height"]
-    rows = db.query("SELECT f.x, f.y, f.w, f.h, pe.name FROM faces f JOIN assignments a ON a.face_id = f.id "
-                    "JOIN people pe ON pe.id = a.person_id WHERE f.photo_id = ? AND pe.name IS NOT NULL "
-                    "ORDER BY f.x", [photo_id])
+    frame = sidecars.photo_frame(db, photo_id)
+    if frame is None:
+        raise ValueError(f"no photo with id {photo_id}")
     regions = []
-    for r in rows:
-        x, y = max(0.0, r["x"] / w), max(0.0, r["y"] / h)
-        regions.append(FaceRegion(r["name"], x, y, min(r["w"] / w, 1.0 - x), min(r["h"] / h, 1.0 - y)))
-    return photo["path"], regions, (w, h)
+    for face in sidecars.named_faces(db, photo_id):
+        regions.append(FaceRegion(face.name, *pixels_to_normalised(face.box, frame.width, frame.height)))
+    return frame.path, regions, (frame.width, frame.height)
 
 
 def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = None, *, into_file: bool = False
                 ) -> int:
-    """Write the named faces of photos (default: every photo with a named face) as XMP. Returns files written."""
+    """Write the named faces of photos (default: every photo with a named face) as XMP. Returns files written.
+
+    A face whose person has a name that cannot be written (a control character stored before names were
+    checked) is left out, with one warning per run naming how many; the rest of its photo is written.
+    """
     if photo_ids is None:
-        photo_ids = [r["photo_id"] for r in db.query(
-            "SELECT DISTINCT f.photo_id FROM faces f JOIN assignments a ON a.face_id = f.id JOIN people pe "
-            "ON pe.id = a.person_id JOIN photos p ON p.id = f.photo_id WHERE pe.name IS NOT NULL "
-            "AND p.status = 'ok'")]
+        photo_ids = sidecars.photos_with_named_faces(db)
     written = 0
+    bad_names = 0
+    swept: set[Path] = set()
     for photo_id in photo_ids:
         path, regions, size = regions_of_photo(db, photo_id)
-        if not regions:
+        usable = [r for r in regions if _writable(r.name)]
+        bad_names += len(regions) - len(usable)
+        if not usable:
             continue
-        write_regions(text_to_path(path), regions, image_size=size, into_file=into_file)
+        image = Path(text_to_path(path))
+        if image.parent not in swept:  # also folders whose photos are not rewritten this time
+            sweep_stale_temps(image.parent)
+            swept.add(image.parent)
+        write_regions(image, usable, image_size=size, into_file=into_file)
         written += 1
+    if bad_names:
+        log.warning("XMP: %d face(s) not written: their person's name holds control characters or is too long; "
+                    "rename the person (faceorganizer rename) and write again", bad_names)
     return written
+
+
+def _writable(name: str | None) -> bool:
+    try:
+        return clean_name(name or "") == name
+    except InvalidNameError:
+        return False
+
+
+def person_plan(db: sqlite_utils.Database, person_id: int) -> tuple[list[str], set[str]]:
+    """(names, stored paths of the photos holding their faces) of a person, read before it is forgotten."""
+    name = sidecars.person_name(db, person_id)
+    return ([name] if name else []), set(sidecars.photos_of_person(db, person_id))
+
+
+def forget_names(db: sqlite_utils.Database, names: Collection[str] | None, *,
+                 embedded_in: Collection[str] = ()) -> int:
+    """Take our regions with these names out of the app-written sidecars and JPEG packets; returns files changed.
+
+    ``names=None`` takes out every region we wrote (for ``delete-face-data``). Visits the sidecars of every
+    photo in the library (a stat each) and the embedded XMP of the photos in ``embedded_in`` (stored paths,
+    see :func:`person_plan`; every JPEG when ``names`` is None). Only regions that carry our mark are
+    removed; regions other tools wrote are the user's own data there and stay.
+    """
+    wanted = None if names is None else [n for n in names if n]
+    if wanted is not None and not wanted:
+        return 0
+    embedded = set(embedded_in)
+    changed = 0
+    for stored in sidecars.all_photo_paths(db):
+        image = Path(text_to_path(stored))
+        if wanted is not None and stored not in embedded and not any(p.is_file() for p in sidecar_paths(image)):
+            continue
+        try:
+            changed += len(remove_app_regions(image, wanted))
+        except (OSError, XmpWriteError) as e:  # one file that cannot be changed does not stop the rest
+            log.warning("XMP: cannot take names out of the XMP of %s (%s)", image, e)
+    return changed
