@@ -57,6 +57,9 @@ def main() -> None:
         for k in range(args.refreshes):
             QTimer.singleShot(300 * k + 100, window.pages.refresh_now)
         QTimer.singleShot(300 * args.refreshes + 700, loop.quit)
+        from faceorganizer.gui.workers import StallMeter
+
+        window.stall = StallMeter(parent=window)  # a bench instrument: only where measured
         window.stall.start()
         loop.exec()
         longest = window.stall.stop()

@@ -110,6 +110,9 @@ def scroll(folder: Path, seconds: float) -> dict:
     mover.timeout.connect(flick)
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
+    from faceorganizer.gui.workers import StallMeter
+
+    window.stall = StallMeter(parent=window)  # a bench instrument: only where measured
     window.stall.start()
     meter.start()
     mover.start()

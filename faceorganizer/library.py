@@ -24,6 +24,9 @@ from faceorganizer.people import edits
 from faceorganizer.settings import Settings, load_settings
 from faceorganizer.store import connect, migrate, queries
 from faceorganizer.store import journal as journal_mod
+from faceorganizer.scan.discover import display_path, path_to_text, text_to_path  # noqa: F401 - for the front ends
+from faceorganizer.store.reads import (  # noqa: F401 - the front ends' read types come through the façade
+    Counts, FaceCard, FaceFilter, FaceScope, LibraryReader, PersonCard, PhotoCard, PhotoScope)
 from faceorganizer.store.schema import schema_version
 
 if TYPE_CHECKING:
@@ -34,6 +37,18 @@ if TYPE_CHECKING:
     from faceorganizer.scan.importer import ImportJob
 
 log = logging.getLogger("faceorganizer.library")
+
+
+def preload_runtimes() -> float:
+    """Import the native libraries the pipeline uses (the app does this behind its first window); seconds."""
+    from faceorganizer.models.runtime import preload
+
+    return preload()
+
+
+def register_photo_formats() -> None:
+    """Let Pillow open every photo format the import reads (HEIC/HEIF), for thumbnails."""
+    from faceorganizer.pipeline import decode  # noqa: F401 - registers the HEIF opener on import
 
 DB_NAME = "library.db"
 
@@ -132,25 +147,53 @@ class Library:
             return self._analyzer
 
     # ----------------------------------------------------------------- reading
+    def reader(self, *, readonly: bool = False) -> LibraryReader:
+        """A new read connection to this library (one per thread; close it): the one definition of every count
+        and list the window, the status bar and the CLI show."""
+        return LibraryReader(self.db_path, readonly=readonly)
+
+    def compile_filter(self, expr: str, *, taught: list[str] | None = None) -> FaceFilter:
+        """A filter expression compiled for the reader; raises FilterSyntaxError (unknown words included, with
+        a suggestion)."""
+        from faceorganizer.attributes import filters
+
+        where, params = filters.compile_filter(expr)
+        if expr.strip():
+            if taught is None:
+                with self.reader() as r:
+                    taught = r.taught_names()
+            filters.check_words(expr, tuple(taught))
+        return FaceFilter(expr.strip(), where if expr.strip() else "", tuple(params))
+
+    @staticmethod
+    def similarity(distance: float) -> float:
+        """The app's one similarity scale (0..1, 0.5 at the same-person distance) for a face distance."""
+        from faceorganizer.search.index import similarity_from_distance
+
+        return float(similarity_from_distance([distance])[0])
+
+    @staticmethod
+    def filter_help() -> str:
+        """The filter language in a few lines (the filter box's tooltip)."""
+        from faceorganizer.attributes import filters
+
+        return filters.FILTER_HELP
+
+    def person_summary_data(self, person_id: int) -> Any:
+        """Counts, attribute bars, age over time and eigenfaces of a person's faces, read on a connection of the
+        caller's thread (a GUI worker) so the Library lock is not held meanwhile."""
+        from faceorganizer.attributes import summary
+
+        with self.reader() as r:
+            face_ids = r.face_ids_of_person(person_id)
+            return summary.summary_data(r.db, face_ids, colour=True)
+
     def stats(self) -> LibraryStats:
-        with self.lock:
-            by_status = {r["status"]: r["n"] for r in
-                         self.db.query("SELECT status, COUNT(*) AS n FROM photos GROUP BY status")}
-            one = lambda sql: next(iter(self.db.query(sql).__iter__()))["n"]  # noqa: E731
-            roots = list(self.db.query(
-                "SELECT r.path, r.online, r.last_scan, COUNT(p.id) AS photos FROM roots r "
-                "LEFT JOIN photos p ON p.root_id = r.id GROUP BY r.id ORDER BY r.path"))
-            return LibraryStats(
-                photos=sum(by_status.values()),
-                photos_by_status=by_status,
-                faces=one("SELECT COUNT(*) AS n FROM faces"),
-                people=one("SELECT COUNT(DISTINCT person_id) AS n FROM assignments a "
-                           "JOIN people pe ON pe.id = a.person_id WHERE pe.hidden = 0"),
-                named_people=one("SELECT COUNT(*) AS n FROM people WHERE name IS NOT NULL"),
-                unassigned_faces=one("SELECT COUNT(*) AS n FROM faces f WHERE NOT EXISTS "
-                                     "(SELECT 1 FROM assignments a WHERE a.face_id = f.id)"),
-                roots=[{**r, "online": bool(r["online"])} for r in roots],
-            )
+        with self.reader() as r:
+            c = r.counts()
+            roots = [{k: root[k] for k in ("path", "online", "last_scan", "photos")} for root in r.roots()]
+        return LibraryStats(photos=c.photos, photos_by_status=c.photos_by_status, faces=c.faces, people=c.people,
+                            named_people=c.named_people, unassigned_faces=c.unsorted, roots=roots)
 
     def skipped(self) -> list[dict[str, str]]:
         """Photos not imported, with the reason recorded for each."""
@@ -376,6 +419,11 @@ class Library:
         with self.lock:
             edits.set_cover(self.db, person_id, face_id)
 
+    def not_face(self, face_ids: list[int]) -> int:
+        """Remove false detections as "not a face" (undoable; a re-import or re-scan never adds them again)."""
+        with self.lock:
+            return edits.not_face(self.db, face_ids)
+
     def create_person(self, name: str) -> int:
         with self.lock:
             return edits.create_person(self.db, name)
@@ -423,13 +471,21 @@ class Library:
     # ----------------------------------------------------------------- undo / redo
     def undo(self) -> journal_mod.JournalEntry:
         """Revert the latest user edit."""
+        from faceorganizer.store import notface
+
         with self.lock:
-            return journal_mod.undo(self.db)
+            entry = journal_mod.undo(self.db)
+            notface.reconcile(self.db)  # an undone "not a face" brings its faces back
+            return entry
 
     def redo(self) -> journal_mod.JournalEntry:
         """Re-apply the latest undone edit."""
+        from faceorganizer.store import notface
+
         with self.lock:
-            return journal_mod.redo(self.db)
+            entry = journal_mod.redo(self.db)
+            notface.reconcile(self.db)
+            return entry
 
     def history(self, limit: int = 50) -> list[journal_mod.JournalEntry]:
         with self.lock:

@@ -21,19 +21,22 @@ fi
 .venv/bin/faceorganizer models install
 
 # Qt's X11 plugin (Qt ≥ 6.5) needs system libraries that minimal Debian/Ubuntu installs lack (libxcb-cursor0,
-# libxcb-icccm4, libxcb-keysyms1, ...). The app needs them on a display; the tests run offscreen and do not.
+# libxcb-icccm4, libxcb-keysyms1, ...). The app needs them on a display, also after the test set-up (whoever
+# ran the tests then starts the app); --test adds Xvfb, the X server the window-fit tests run the app in.
 qt_x11_libraries() {
   [ "$(uname -s)" = Linux ] && command -v ldd >/dev/null || return 0
   local plugin missing packages
   plugin=$(.venv/bin/python -c "import os, PySide6; print(os.path.join(os.path.dirname(PySide6.__file__), 'Qt', 'plugins', 'platforms', 'libqxcb.so'))")
   [ -f "$plugin" ] || return 0
   missing=$(ldd "$plugin" | awk '/not found/ {print $1}' | sort -u)
-  [ -n "$missing" ] || return 0
+  local extra=""
+  [ -n "$extras" ] && ! command -v Xvfb >/dev/null && extra="xvfb"
+  [ -n "$missing$extra" ] || return 0
   # Debian names a library's package after its soname: libxcb-icccm.so.4 -> libxcb-icccm4, libdbus-1.so.3 -> libdbus-1-3.
   packages=$(for so in $missing; do
     base=${so%%.so*}; ver=${so##*.so.}; ver=${ver%%.*}; name=$(echo "$base" | tr '[:upper:]' '[:lower:]')
     case "$name" in *[0-9]) echo "$name-$ver" ;; *) echo "$name$ver" ;; esac
-  done | sort -u | tr '\n' ' ')
+  done | sort -u | tr '\n' ' ')$extra
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing the system libraries Qt needs to open windows: $packages"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages; } >/dev/null \
@@ -42,4 +45,4 @@ qt_x11_libraries() {
     echo "setup: Qt needs these system libraries to open windows; install them with: sudo apt-get install $packages" >&2
   fi
 }
-[ -n "$extras" ] || qt_x11_libraries
+qt_x11_libraries

@@ -10,20 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faceorganizer.attributes import filters
 from faceorganizer.gui.models import Hit
 from faceorganizer.library import Library
 
 
 # ----------------------------------------------------------------------------- filters (GUI thread: pure)
-def compile_filter(expr: str) -> tuple[str, list[Any]]:
-    """``(sql over f/p, params)`` for a filter expression; raises FilterSyntaxError."""
-    where, params = filters.compile_filter(expr)
-    return where, list(params)
-
-
 def filter_help() -> str:
-    return filters.FILTER_HELP
+    return Library.filter_help()
 
 
 # ----------------------------------------------------------------------------- grouping
@@ -141,14 +134,7 @@ def _component_image(arr: Any) -> Any:
 
 def person_summary(library: Library, person_id: int) -> PersonSummary:
     """Counts, attribute occurrences, age over time and eigenfaces of a person's faces (worker thread)."""
-    from faceorganizer.attributes import summary
-
-    db = library.connect_writer()
-    try:
-        face_ids = [r[0] for r in db.execute("SELECT face_id FROM assignments WHERE person_id = ?", [person_id])]
-        s = summary.summary_data(db, face_ids, colour=True)
-    finally:
-        db.conn.close()
+    s = library.person_summary_data(person_id)
     sections = [(sec.title, [(b.label, int(b.count), int(b.total)) for b in sec.bars]) for sec in s.sections]
     mean, comps = None, []
     if s.eigenfaces is not None:

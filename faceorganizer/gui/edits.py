@@ -35,11 +35,26 @@ class _JournalCommand(QUndoCommand):
         self.controller._journal("undo", self.text())
 
 
+def _people_named_by(method: str, args: tuple, result: Any) -> list[int]:
+    """The people whose photos carry a changed name after ``library.<method>(*args)`` returned ``result``."""
+    ids: list[Any] = []
+    if method in ("rename", "merge"):
+        ids = [result if isinstance(result, int) else args[0]]
+    elif method == "move":
+        ids = [args[1] if args[1] is not None else result]
+    elif method == "split":
+        ids = [args[0], result]
+    elif method == "confirm":
+        ids = [args[1]]
+    return [int(i) for i in ids if isinstance(i, int)]
+
+
 class EditController(QObject):
     """The only way widgets change the library. ``changed`` fires after every edit, undo and redo."""
 
     changed = Signal()
     applied = Signal(str, object)  # description, result (e.g. the id of a new person)
+    names_changed = Signal(list)  # people whose name now stands on other photos (XMP sidecars follow)
 
     def __init__(self, library: Any, errors: ErrorReporter, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +76,9 @@ class EditController(QObject):
             if undoable:
                 self.stack.push(_JournalCommand(self, text))
             self.applied.emit(text, result)
+            named = _people_named_by(method, args, result)
+            if named:
+                self.names_changed.emit(named)
             self.changed.emit()
             if on_done is not None:
                 on_done(result)
@@ -121,6 +139,10 @@ class EditController(QObject):
 
     def set_cover(self, person_id: int, face_id: int) -> None:
         self.run("set cover", "set_cover", person_id, face_id)
+
+    def not_face(self, face_ids: list[int]) -> None:
+        n = len(face_ids)
+        self.run(f"not a face ({n} face{'s' if n != 1 else ''})", "not_face", list(face_ids))
 
     def create_person(self, name: str, on_done: Callable[[Any], None] | None = None) -> None:
         self.run(f"create {name}", "create_person", name, on_done=on_done)

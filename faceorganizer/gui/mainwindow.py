@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
-                               QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QSettings, QStandardPaths, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
+                               QSizePolicy, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
 from faceorganizer import __version__
 from faceorganizer.gui import icons
@@ -29,11 +29,16 @@ from faceorganizer.gui.views.review import ReviewDialog, SplitDialog
 from faceorganizer.gui.views.settings_dialog import SettingsDialog
 from faceorganizer.gui.views.sidebar import Sidebar
 from faceorganizer.gui.views.status import JobStatus
-from faceorganizer.gui.workers import StallMeter
 from faceorganizer.library import Library
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
 VIEW_KINDS = ("photos", "people", "unsorted", "search")
+
+
+def pictures_folder() -> str:
+    """Where file dialogs open: the user's Pictures folder (as the anchors do), else their home."""
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return pictures if pictures and Path(pictures).is_dir() else str(Path.home())
 
 
 class _TwinAction(QAction):
@@ -66,9 +71,9 @@ class MainWindow(QMainWindow):
     def __init__(self, library: Library, *, restore: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
+        self.owns_library = False
         self.errors = ErrorReporter(self)
         self.session = Session(library, self.errors, self)
-        self.stall = StallMeter(parent=self)
         self.setWindowTitle(f"FaceOrganizer — {library.folder}")
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
@@ -92,10 +97,19 @@ class MainWindow(QMainWindow):
         self.filters.changed.connect(self.pages.set_filter)
         self.filters.changed.connect(lambda _r: self._update_filter_bar())
         self.filter_bar.clear_requested.connect(self.filters.clear)
-        self.filter_dock = self._dock("Filter", "filter", self.filters, Qt.DockWidgetArea.RightDockWidgetArea)
+        scroller = QScrollArea(self)
+        scroller.setWidget(self.filters)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroller.setMinimumWidth(min(self.filters.sizeHint().width() + 16, 300))
+        self.filter_dock = self._dock("Filter", "filter", scroller, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.job_status = JobStatus(self)
         self.stats = QLabel(self)
+        # The counts give way to the job's progress and Cancel on a narrow screen (full text in the tooltip).
+        self.stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.stats.setMinimumWidth(80)
         # Permanent, so that passing messages ("Done: rename …") do not hide the library's counts.
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.stats)
@@ -105,6 +119,8 @@ class MainWindow(QMainWindow):
         self.session.edits.applied.connect(lambda text, _r: self.statusBar().showMessage(f"Done: {text}", 4000))
         self.pages.refreshed.connect(self._refresh_chrome)
         self.pages.refreshed.connect(self._update_filter_bar)
+        # The people list re-reads in a worker: count what is shown once it has arrived, not before.
+        self.pages.people.model.applied.connect(self._update_filter_bar)
         self.pages.page_changed.connect(self._page_changed)
         self.pages.people.review_requested.connect(self.review)
         self.pages.people.split_requested.connect(self.split)
@@ -115,12 +131,32 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
-        self.resize(1280, 820)
         self._refresh_chrome()
         start_view = "people"
         if restore:
             start_view = self._restore_state()
+        if start_view == "search":  # a search is not kept across restarts: its page would open empty
+            start_view = "people"
+        if self.session.reader.counts().photos == 0:
+            # Nothing to filter yet: the filter panel would only take room beside "Add a folder" (Ctrl+L opens it).
+            self.filter_dock.hide()
+        self.fit_to_screen(restored=restore)
         self.show_view(start_view if start_view in VIEW_KINDS else "people")
+
+    def fit_to_screen(self, *, restored: bool = False) -> None:
+        """Size the window to the screen it opens on: 1280×820 where that fits, else the available area
+        (at 150 % scaling a 1366×768 screen has 911×512 logical pixels); never larger than the screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 820)
+            return
+        area = screen.availableGeometry()
+        frame = 0 if self.isVisible() else 32  # title bar and borders the window manager adds
+        want_w = min(self.width() if restored else 1280, area.width())
+        want_h = min(self.height() if restored else 820, area.height() - frame)
+        self.resize(max(want_w, 200), max(want_h, 200))
+        if not area.contains(self.frameGeometry()):
+            self.move(area.topLeft())
 
     # ------------------------------------------------------------------ assembly
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -175,8 +211,16 @@ class MainWindow(QMainWindow):
         self.act_review = a("&Is this…? Review", self._review_current, "Ctrl+R",
                             "Review faces that are probably the selected person (Y/N/S)", "review")
         self.act_split = a("&Split person…", self._split_current, None, "Split the selected person in two", "split")
-        self.act_hide = a("&Hide person", self.pages.people.hide_selected, "Ctrl+H", "Hide or show the selected "
+        self.act_hide = a("&Hide person", self._hide_current, "Ctrl+H", "Hide or show the selected "
                           "people", "hide")
+        self.act_find_people = a("Search &people…", self._search_people, "Ctrl+Shift+P",
+                                 "Find a person by name on the People page", "search")
+        self.act_regroup = a("Re&group people", self.pages.people.regroup_now, None,
+                             "Group the unnamed faces again (names and confirmed faces never move)", "refresh")
+        self.act_new_library = a("&New library…", self.new_library_dialog, "Ctrl+Shift+N",
+                                 "Create an empty library in a folder you choose and open it")
+        self.act_open_library = a("Open &library…", self.open_library_dialog, "Ctrl+Shift+L",
+                                  "Open another FaceOrganizer library folder")
         self.act_views = []
         for i, (kind, label, icon) in enumerate([("photos", "All &photos", "photos"), ("people", "&People", "people"),
                                                  ("unsorted", "&Unsorted faces", "unsorted"),
@@ -202,6 +246,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         m = bar.addMenu("&File")
+        m.addActions([self.act_new_library, self.act_open_library])
+        m.addSeparator()
         m.addActions([self.act_add_folder, self.act_add_photos])
         m.addSeparator()
         m.addAction(self.act_find_photo)
@@ -216,12 +262,15 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_rename, self.act_merge, self.act_hide])
         m = bar.addMenu("&View")
         m.addActions(self.act_views)
+        m.addAction(self.act_find_people)
         m.addSeparator()
         m.addActions([self.act_back, self.act_refresh])
         m.addSeparator()
         m.addActions([self.act_nav, self.act_filter])
         m = bar.addMenu("&People")
         m.addActions([self.act_review, self.act_split, self.act_merge, self.act_rename, self.act_hide])
+        m.addSeparator()
+        m.addAction(self.act_regroup)
         m = bar.addMenu("&Help")
         m.addActions([self.act_shortcuts, self.act_logs, self.act_about])
         for menu in bar.findChildren(type(m)):
@@ -262,9 +311,8 @@ class MainWindow(QMainWindow):
                   "photo": "the grids (not a single photo)"}.get(kind, kind)
         self.filters.set_target(target)
         self._update_filter_bar()
-        on_people = kind == "people"
-        for act in (self.act_merge, self.act_hide):
-            act.setEnabled(on_people)
+        self.act_merge.setEnabled(kind == "people")
+        self.act_hide.setEnabled(kind in ("people", "person"))
 
     def _update_filter_bar(self) -> None:
         """Show, above the page, that a filter hides part of it and how much is left."""
@@ -288,8 +336,10 @@ class MainWindow(QMainWindow):
 
     def _refresh_chrome(self) -> None:
         counts = self.session.reader.counts()
-        self.stats.setText(f"{counts['photos']:,} photos · {counts['faces']:,} faces · {counts['people']:,} people"
-                           + (f" · {counts['skipped']:,} skipped" if counts["skipped"] else ""))
+        text = (f"{counts.photos:,} photos · {counts.faces:,} faces · {counts.people:,} people"
+                + (f" · {counts.skipped:,} skipped" if counts.skipped else ""))
+        self.stats.setText(text)
+        self.stats.setToolTip(text)
         self.sidebar.refresh(counts)
         self.filters.reload_choices()
 
@@ -299,12 +349,12 @@ class MainWindow(QMainWindow):
         return self.importer.import_paths(paths)
 
     def add_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add folder", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Add folder", pictures_folder())
         if folder:
             self.import_paths([folder])
 
     def add_photos_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", str(Path.home()), PHOTO_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", pictures_folder(), PHOTO_FILTER)
         if files:
             self.import_paths(files)
 
@@ -349,6 +399,17 @@ class MainWindow(QMainWindow):
             self.show_view("people") if self.pages.kind != "people" else None
             self.pages.people.rename_selected()
 
+    def _search_people(self) -> None:
+        self.show_view("people")
+        self.pages.people.search.setFocus()
+        self.pages.people.search.selectAll()
+
+    def _hide_current(self) -> None:
+        if self.pages.kind == "person":
+            self.pages.person.toggle_hidden()
+        else:
+            self.pages.people.hide_selected()
+
     def _current_person(self) -> int | None:
         if self.pages.kind == "person":
             return self.pages.person.person_id
@@ -380,7 +441,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ find person in photo
     def find_in_photo_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Find person in photo", str(Path.home()), PHOTO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Find person in photo", pictures_folder(), PHOTO_FILTER)
         if path:
             self.find_in_photo(path)
 
@@ -394,6 +455,39 @@ class MainWindow(QMainWindow):
         dialog.accepted.connect(lambda: dialog.chosen is not None and self.pages.find_in_file(path, dialog.chosen))
         dialog.open()
         return dialog
+
+    # ------------------------------------------------------------------ libraries
+    def new_library_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "New library: choose an empty folder", str(Path.home()))
+        if folder:
+            self.switch_library(folder, create=True)
+
+    def open_library_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open library", str(self.library.folder.parent))
+        if folder:
+            self.switch_library(folder, create=False)
+
+    def switch_library(self, folder: str, *, create: bool) -> MainWindow | None:
+        """Open the library in ``folder`` (creating it when asked) in a new window that replaces this one."""
+        from faceorganizer.library import LibraryError
+        from faceorganizer.settings import save_settings, updated
+
+        try:
+            library = Library.open(folder, create=create, settings=self.library.settings)
+        except LibraryError as exc:
+            self.errors.show(exc, "Open library")
+            return None
+        library.settings = updated(library.settings, library=str(library.folder))
+        try:
+            save_settings(library.settings)
+        except OSError as exc:  # not remembering it must not stop the switch
+            self.statusBar().showMessage(f"Cannot remember the library: {exc}", 8000)
+        window = MainWindow(library, restore=False)
+        window.owns_library = True
+        window.errors.interactive = self.errors.interactive
+        window.show()
+        self.close()
+        return window
 
     # ------------------------------------------------------------------ settings, help
     def settings_dialog(self) -> None:
@@ -458,4 +552,6 @@ class MainWindow(QMainWindow):
         self.pages.timer.stop()
         self.importer.cancel()
         self.session.close()
+        if self.owns_library:  # a library opened from File ▸ Open/New library: this window closes it
+            self.library.close()
         super().closeEvent(event)

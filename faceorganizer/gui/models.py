@@ -17,7 +17,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QPalette
 
-from faceorganizer.gui.reads import FaceCard, PersonCard, PhotoCard, Reader
+from faceorganizer.library import (FaceCard, FaceFilter, FaceScope, LibraryReader, PersonCard, PhotoCard,
+                                   PhotoScope, display_path)
 from faceorganizer.gui.thumbnails import ThumbnailLoader, placeholder
 from faceorganizer.gui.workers import start_job
 
@@ -50,12 +51,35 @@ def decode_ids(data: QMimeData, mime: str) -> list[int]:
 
 
 def photo_label(path: str, taken_at: str | None = None) -> str:
-    """A short name for the photo a face comes from: its date when known, else its file name without extension."""
-    if taken_at:
-        return str(taken_at)[:10]
-    name = os.path.basename(path)
-    stem, ext = os.path.splitext(name)
+    """A short name for the photo a face comes from: always its file name without extension (the date, when
+    known, goes in the subtitle), so captions read the same on every page."""
+    name = os.path.basename(display_path(path))
+    stem, _ext = os.path.splitext(name)
     return stem or name
+
+
+def describe_face(attributes: dict[str, Any]) -> list[str]:
+    """A face's estimates in words, for tooltips ("Estimated age: 34", "Looks female", ...)."""
+    a = attributes
+    out: list[str] = []
+    if a.get("age") is not None:
+        out.append(f"Estimated age: {a['age']:.0f}")
+    if a.get("gender_label"):
+        out.append(f"Looks {a['gender_label']}")
+    if a.get("expression"):
+        out.append(f"Expression: {a['expression']}")
+    if a.get("pose"):
+        out.append(f"Head pose: {str(a['pose']).replace('-', ' ')}")
+    if a.get("size") is not None:
+        out.append(f"Face height: {a['size']:.0f} px")
+    if a.get("sharpness") is not None:
+        out.append("Sharp" if a["sharpness"] >= SHARP else "Blurred")
+    return out
+
+
+#: Sharpness (variance of the Laplacian of the 150-px chip) from which a face reads as sharp: the core's
+#: sharpness scale (pipeline/quality.py: the shared photos' median is 276, a σ = 2 px blur gives ≈ 8).
+SHARP = 100.0
 
 
 class IdListModel(QAbstractListModel):
@@ -65,7 +89,7 @@ class IdListModel(QAbstractListModel):
     BLOCK = 240
     MAX_CARDS = 30_000
 
-    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, *, thumb_size: int = 112,
+    def __init__(self, reader: LibraryReader, thumbs: ThumbnailLoader, *, thumb_size: int = 112,
                  parent: Any = None) -> None:
         super().__init__(parent)
         self.reader = reader
@@ -238,12 +262,15 @@ class PeopleModel(IdListModel):
     applying = Signal()
     applied = Signal()
 
-    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+    def __init__(self, reader: LibraryReader, thumbs: ThumbnailLoader, **kw: Any) -> None:
         super().__init__(reader, thumbs, **kw)
         self.sort = "count"
         self.include_hidden = False
-        self.face_filter: tuple[str, list] = ("", [])
-        self._all: list[PersonCard] = []
+        self.face_filter: FaceFilter | None = None
+        self.match = "any"  # person-level filter: people with any matching face, or with most faces matching
+        self._all: list[PersonCard] = []  # what the grid shows
+        self._read: list[PersonCard] = []  # the last read, before the name search
+        self.name_filter = ""
         self._generation = 0  # the newest re-read asked for; older results are dropped
         #: Runs ``fn(cancel)`` off the GUI thread and calls ``done(result)`` on it (the page passes the
         #: session's, so that failures reach the error dialog and tests can wait for the session to be idle).
@@ -253,9 +280,8 @@ class PeopleModel(IdListModel):
         start_job(name, fn, parent=self).finished.connect(done)
 
     def _query(self) -> dict[str, Any]:
-        where, params = self.face_filter
-        return {"sort": self.sort, "include_hidden": self.include_hidden, "face_filter": where,
-                "params": list(params)}
+        return {"sort": self.sort, "include_hidden": self.include_hidden, "face_filter": self.face_filter,
+                "match": self.match}
 
     def fetch_ids(self, offset: int, limit: int) -> list[int]:
         return [p.id for p in self._all[offset:offset + limit if limit >= 0 else None]]
@@ -272,7 +298,7 @@ class PeopleModel(IdListModel):
         generation, path, query = self._generation, self.reader.path, self._query()
 
         def read(_cancel: Any) -> list[PersonCard]:
-            reader = Reader(path)  # a connection of the worker's own
+            reader = LibraryReader(path)  # a connection of the worker's own
             try:
                 return reader.people(**query)
             finally:
@@ -281,8 +307,16 @@ class PeopleModel(IdListModel):
         self.runner("Reading people", read,
                     lambda people: self._apply(people) if generation == self._generation else None)
 
+    def set_name_filter(self, text: str) -> None:
+        """Show only people whose label contains ``text`` (case-insensitive; the people search box)."""
+        self.name_filter = text.strip().casefold()
+        self._apply(self._read)
+
     def _apply(self, people: list[PersonCard]) -> None:
         self.applying.emit()
+        self._read = people
+        if self.name_filter:
+            people = [p for p in people if self.name_filter in p.label.casefold()]
         self._all = people
         self._cards.clear()
         self.set_ids([p.id for p in people])
@@ -297,7 +331,10 @@ class PeopleModel(IdListModel):
 
     def subtitle(self, card: PersonCard) -> str:
         n = card.face_count
-        return f"{n} face{'s' if n != 1 else ''}" + (" · hidden" if card.hidden else "")
+        faces = f"{n} face{'s' if n != 1 else ''}"
+        if card.matching is not None:  # under a filter: how many of them match it
+            faces = f"{card.matching} of {faces} match"
+        return faces + (" · hidden" if card.hidden else "")
 
     def tooltip(self, card: PersonCard) -> str:
         return (f"{card.label}\n{card.face_count} faces in {card.photo_count} photos"
@@ -361,20 +398,18 @@ class PeopleModel(IdListModel):
 class FacesModel(IdListModel):
     """Faces matching a condition (a person's, unsorted ones, a filter): drag them onto people."""
 
-    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+    def __init__(self, reader: LibraryReader, thumbs: ThumbnailLoader, **kw: Any) -> None:
         super().__init__(reader, thumbs, **kw)
-        self.where = "1"
-        self.params: list = []
-        self.order = "f.id"
+        self.scope = FaceScope("ids")  # nothing until a page sets its scope
         self.show_person = True
 
-    def set_query(self, where: str, params: Sequence = (), order: str = "f.id") -> None:
-        self.where, self.params, self.order = where, list(params), order
+    def set_scope(self, scope: FaceScope) -> None:
+        self.scope = scope
         self.set_ids([])
         self.refresh()
 
     def fetch_ids(self, offset: int, limit: int) -> list[int]:
-        return self.reader.face_ids(self.where, self.params, order=self.order, limit=limit, offset=offset)
+        return self.reader.face_ids(self.scope, limit=limit, offset=offset)
 
     def fetch_cards(self, ids: list[int]) -> dict[int, FaceCard]:
         return self.reader.face_cards(ids)
@@ -388,28 +423,23 @@ class FacesModel(IdListModel):
         return photo_label(card.photo, card.taken_at)  # on a person's page / among unsorted faces: which photo
 
     def subtitle(self, card: FaceCard) -> str:
+        """The same caption on every face grid: the date when known, estimated age, expression."""
         a = card.attributes
         bits = []
+        if card.taken_at:
+            bits.append(str(card.taken_at)[:10])
         if "age" in a:
             bits.append(f"~{a['age']:.0f} y")
-        if "gender_label" in a:
-            bits.append(a["gender_label"][0].upper())
         if a.get("expression"):
             bits.append(str(a["expression"]))
         return " · ".join(bits)
 
     def tooltip(self, card: FaceCard) -> str:
-        from faceorganizer.scan.discover import display_path
-
-        a = card.attributes
-        lines = [card.person_label + (" (confirmed)" if card.origin == "confirmed" else ""),
+        lines = [card.person_label + (" (you confirmed this)" if card.origin == "confirmed" else ""),
                  display_path(card.photo)]
         if card.taken_at:
-            lines.append(f"taken {card.taken_at[:10]}")
-        for k in ("age", "gender_label", "expression", "pose", "sharpness", "size"):
-            if k in a:
-                v = a[k]
-                lines.append(f"{k.replace('_label', '')}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}")
+            lines.append(f"Taken {card.taken_at[:10]}")
+        lines += describe_face(card.attributes)
         return "\n".join(lines)
 
     def muted(self, card: FaceCard) -> bool:
@@ -435,21 +465,17 @@ class FacesModel(IdListModel):
 class PhotosModel(IdListModel):
     """Photos (newest first) in a folder / matching a face filter."""
 
-    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+    def __init__(self, reader: LibraryReader, thumbs: ThumbnailLoader, **kw: Any) -> None:
         super().__init__(reader, thumbs, **kw)
-        self.where = "1"
-        self.params: list = []
-        self.face_filter: tuple[str, list] = ("", [])
+        self.scope = PhotoScope()
 
-    def set_query(self, where: str = "1", params: Sequence = (), face_filter: tuple[str, list] = ("", [])) -> None:
-        self.where, self.params, self.face_filter = where, list(params), face_filter
+    def set_scope(self, scope: PhotoScope) -> None:
+        self.scope = scope
         self.set_ids([])
         self.refresh()
 
     def fetch_ids(self, offset: int, limit: int) -> list[int]:
-        ff, fp = self.face_filter
-        return self.reader.photo_ids(self.where, self.params, face_filter=ff, face_params=fp,
-                                     limit=limit, offset=offset)
+        return self.reader.photo_ids(self.scope, limit=limit, offset=offset)
 
     def fetch_cards(self, ids: list[int]) -> dict[int, PhotoCard]:
         return self.reader.photo_cards(ids)
@@ -466,8 +492,6 @@ class PhotosModel(IdListModel):
         return f"{date} · {faces}" if date else faces
 
     def tooltip(self, card: PhotoCard) -> str:
-        from faceorganizer.scan.discover import display_path
-
         size = f"{card.width}×{card.height}" if card.width else ""
         return f"{display_path(card.path)}\n{size}  {card.taken_at or ''}\nDouble-click to view"
 
@@ -484,10 +508,11 @@ class Hit:
 class HitsModel(IdListModel):
     """Search results (faces ranked by distance), cut at a threshold the slider moves without re-searching."""
 
-    def __init__(self, reader: Reader, thumbs: ThumbnailLoader, **kw: Any) -> None:
+    def __init__(self, reader: LibraryReader, thumbs: ThumbnailLoader, **kw: Any) -> None:
         super().__init__(reader, thumbs, **kw)
         self.hits: list[Hit] = []
-        self.threshold = 0.6
+        self.threshold = 0.6  # cut on distance for hits without a similarity (a person's outliers)
+        self.min_score = 0.5  # cut on the app's similarity scale (search results)
         self.allowed: Callable[[list[int]], set[int]] | None = None
         self._by_id: dict[int, Hit] = {}
 
@@ -501,8 +526,13 @@ class HitsModel(IdListModel):
         self.threshold = threshold
         self.refresh()
 
+    def set_min_score(self, score: float) -> None:
+        self.min_score = score
+        self.refresh()
+
     def visible_hits(self) -> list[Hit]:
-        hits = [h for h in self.hits if h.distance <= self.threshold]
+        hits = [h for h in self.hits
+                if (h.score >= self.min_score - 1e-9 if h.score is not None else h.distance <= self.threshold)]
         if self.allowed is not None and hits:
             ok = self.allowed([h.face_id for h in hits])
             hits = [h for h in hits if h.face_id in ok]
@@ -526,20 +556,17 @@ class HitsModel(IdListModel):
         return card.person_label
 
     def subtitle(self, card: FaceCard) -> str:
+        """The photo the face is in, and how similar it is (the app's one similarity scale)."""
         hit = self._by_id.get(card.id)
-        if hit is None:
-            return ""
-        if hit.score is not None:
-            return f"{hit.score:.0%} match"
-        return f"distance {hit.distance:.2f}"
+        photo = photo_label(card.photo)
+        if hit is None or hit.score is None:
+            return photo
+        return f"{photo} · {hit.score:.0%} similar"
 
     def tooltip(self, card: FaceCard) -> str:
-        from faceorganizer.scan.discover import display_path
-
         hit = self._by_id.get(card.id)
-        how = "" if hit is None else f"distance {hit.distance:.2f}" + (
-            f" ({hit.score:.0%} match)" if hit.score is not None else "")
-        return f"{card.person_label}\n{display_path(card.photo)}\n{how}\nDouble-click to see the photo"
+        how = "" if hit is None or hit.score is None else f"\n{hit.score:.0%} similar to the face searched for"
+        return f"{card.person_label}\n{display_path(card.photo)}{how}\nDouble-click to see the photo"
 
     def muted(self, card: FaceCard) -> bool:
         return card.person_id is None
@@ -565,6 +592,7 @@ class HitGroup:
     best_face_id: int
     best_distance: float
     count: int
+    best_score: float | None = None
 
 
 class HitGroupsModel(IdListModel):
@@ -586,9 +614,10 @@ class HitGroupsModel(IdListModel):
             gid = c.person_id if c.person_id is not None else -c.id
             g = groups.get(gid)
             if g is None:
-                groups[gid] = HitGroup(gid, c.person_id, c.person_label, c.id, h.distance, 1)
+                groups[gid] = HitGroup(gid, c.person_id, c.person_label, c.id, h.distance, 1, h.score)
             else:
-                groups[gid] = HitGroup(gid, g.person_id, g.label, g.best_face_id, g.best_distance, g.count + 1)
+                groups[gid] = HitGroup(gid, g.person_id, g.label, g.best_face_id, g.best_distance, g.count + 1,
+                                       g.best_score)
         self.groups = groups
         self._cards = dict(groups)
         self.set_ids(list(groups))
@@ -607,7 +636,8 @@ class HitGroupsModel(IdListModel):
         return card.label
 
     def subtitle(self, card: HitGroup) -> str:
-        return f"{card.count} match{'es' if card.count != 1 else ''} · best {card.best_distance:.2f}"
+        best = f" · best {card.best_score:.0%} similar" if card.best_score is not None else ""
+        return f"{card.count} face{'s' if card.count != 1 else ''}{best}"
 
     def muted(self, card: HitGroup) -> bool:
         return card.person_id is None

@@ -20,12 +20,12 @@ from faceorganizer.gui.session import Session
 from faceorganizer.gui.views.faces import FaceGrid
 from faceorganizer.gui.views.filters import FilterResult
 from faceorganizer.gui.views.people import PeoplePage
-from faceorganizer.gui.views.person import PERSON_FACES, PersonPage
+from faceorganizer.gui.views.person import PersonPage
 from faceorganizer.gui.views.photos import PhotoGrid, PhotoViewer
 from faceorganizer.gui.views.search import SearchPage
+from faceorganizer.library import FaceScope, PhotoScope, path_to_text
 
 REFRESH_MS = 1000
-UNSORTED = "a.face_id IS NULL"
 
 
 class Pages(QObject):
@@ -53,6 +53,8 @@ class Pages(QObject):
         self.unsorted.view.empty_text = "No unsorted faces: every face found belongs to a person."
         self.search.hit_view.empty_text = ("Right-click any face and choose “Find this person”, or use "
                                            "File ▸ Find person in photo… to search with an outside photo.")
+        self.empty_texts = {w: w.view.empty_text for w in (self.photos, self.people, self.unsorted)}
+        self.empty_texts[self.search] = self.search.hit_view.empty_text
         self.kind = "people"
         self.ident: Any = None
         self.history: list[tuple[str, Any]] = []
@@ -96,29 +98,35 @@ class Pages(QObject):
             kind, ident = self.history.pop()
             self.show(kind, ident, remember=False)
 
+    def _set_empty_texts(self) -> None:
+        """Under a filter an empty page says that nothing matches it (and how to clear it), not that the
+        library has nothing of the kind."""
+        expr = self.filter.expr or "the ticked people"
+        nothing = f"Nothing here matches the filter “{expr}”.\n\nChange it in the filter panel or press Clear filter."
+        for widget, text in self.empty_texts.items():
+            view = widget.hit_view if widget is self.search else widget.view
+            view.empty_text = nothing if self.filter.active else text
+            view.viewport().update()
+        self.person.faces.view.empty_text = nothing if self.filter.active else "No faces."
+
     def _load(self, kind: str, ident: Any) -> None:
         self._stale.discard(kind)
         self._loaded.add(kind)
-        where, params = (self.filter.where or ""), list(self.filter.params)
+        self._set_empty_texts()
+        face_filter = self.filter.face_filter
         if kind in ("photos", "folder"):
-            pw, pp = self.filter.photo_where()
+            folder = None
             if kind == "folder" and ident:
-                from faceorganizer.scan.discover import path_to_text
-
-                prefix = path_to_text(str(ident)).rstrip(os.sep) + os.sep
-                pw, pp = f"({pw}) AND substr(p.path, 1, ?) = ?", [*pp, len(prefix), prefix]
-            self.photos.set_query(pw, pp, (where, params))
+                folder = path_to_text(str(ident)).rstrip(os.sep) + os.sep
+            self.photos.set_scope(PhotoScope(folder=folder, all_people=self.filter.all_people, filter=face_filter))
         elif kind == "people":
-            self.people.set_face_filter(where, params)
+            self.people.set_face_filter(face_filter, self.filter.match)
         elif kind == "unsorted":
-            self.unsorted.set_query(f"{UNSORTED} AND ({where})" if where else UNSORTED,
-                                    params, "COALESCE(p.taken_at, p.imported_at) DESC, f.id")
+            self.unsorted.set_scope(FaceScope("unsorted", filter=face_filter, order="newest"))
         elif kind == "person":
-            self.person.show_person(int(ident))
-            if where:
-                self.person.faces.set_query(f"{PERSON_FACES} AND ({where})", [int(ident), *params])
+            self.person.show_person(int(ident), face_filter)
         elif kind == "search":
-            self.search.set_face_filter(where, params)
+            self.search.set_face_filter(face_filter)
 
     def open_photo(self, photo_id: int, face_id: int = 0) -> None:
         sequence = self.photos.photo_ids() if self.kind in ("photos", "folder") else None

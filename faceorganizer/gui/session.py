@@ -15,10 +15,9 @@ from PySide6.QtCore import QObject, Signal
 
 from faceorganizer.gui.edits import EditController
 from faceorganizer.gui.errors import ErrorReporter
-from faceorganizer.gui.reads import Reader
 from faceorganizer.gui.thumbnails import ThumbnailLoader
 from faceorganizer.gui.workers import Job, start_job
-from faceorganizer.library import Library
+from faceorganizer.library import Library, PhotoScope
 
 
 class Navigator(QObject):
@@ -38,12 +37,27 @@ class Session(QObject):
         super().__init__(parent)
         self.library = library
         self.errors = errors
-        self.reader = Reader(library.db_path)
+        self.reader = library.reader()
         self.thumbs = ThumbnailLoader(library.db_path, library.cache_dir, parent=self)
         self.edits = EditController(library, errors, self)
         self.nav = Navigator(self)
         self.jobs: list[Job] = []
         self.closed = False
+        self.edits.names_changed.connect(self.write_names)
+
+    def write_names(self, person_ids: list[int]) -> Job | None:
+        """Settings ▸ "Write names to .xmp sidecar files": after a rename, merge or move, write the names of
+        those people's photos to XMP in a worker (never on the GUI thread)."""
+        if not self.library.settings.write_xmp or not person_ids:
+            return None
+        library = self.library
+
+        def write(_cancel: threading.Event) -> int:
+            with library.reader() as reader:
+                photos = sorted({p for pid in person_ids for p in reader.photo_ids(PhotoScope(person_id=pid))})
+            return library.write_xmp(photos) if photos else 0
+
+        return self.start("Writing XMP sidecars", write, context="Writing names to XMP sidecars")
 
     def start(self, name: str, fn: Callable[[threading.Event], Any], *,
               on_done: Callable[[Any], None] | None = None, context: str | None = None,

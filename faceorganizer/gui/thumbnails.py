@@ -15,7 +15,6 @@ import io
 import logging
 import os
 import queue
-import sqlite3
 import threading
 import time
 import weakref
@@ -25,8 +24,9 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPixmap
 
-from faceorganizer.pipeline import decode as _decode_formats  # noqa: F401 - registers HEIC with Pillow
-from faceorganizer.scan.discover import text_to_path
+from faceorganizer.library import LibraryReader, register_photo_formats, text_to_path
+
+register_photo_formats()  # HEIC/HEIF thumbnails through Pillow
 
 log = logging.getLogger("faceorganizer.gui")
 
@@ -99,8 +99,8 @@ class ThumbnailLoader(QObject):
         self._running = 0
         self._kick_scheduled = False
         self._closing = False
-        self._connections: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._all_connections: list[sqlite3.Connection] = []
+        self._connections: queue.SimpleQueue[LibraryReader] = queue.SimpleQueue()
+        self._all_connections: list[LibraryReader] = []
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._incoming: OrderedDict[str, QImage] = OrderedDict()
         self.broken: dict[str, str] = {}
@@ -201,12 +201,11 @@ class ThumbnailLoader(QObject):
         self._all_connections.clear()
 
     # ------------------------------------------------------------------ worker side
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> LibraryReader:
         try:
             return self._connections.get_nowait()
         except queue.Empty:
-            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
+            conn = LibraryReader(self.db_path, readonly=True)
             with self._lock:
                 self._all_connections.append(conn)
             return conn
@@ -245,21 +244,19 @@ class ThumbnailLoader(QObject):
         finally:
             self._connections.put(conn)
 
-    def _decode(self, conn: sqlite3.Connection, key: str) -> QImage | None:
+    def _decode(self, conn: LibraryReader, key: str) -> QImage | None:
         kind, _, ref = key.partition(":")
         if kind == "face":
-            row = conn.execute("SELECT c.chip, p.path, f.x, f.y, f.w, f.h FROM faces f JOIN photos p "
-                               "ON p.id = f.photo_id LEFT JOIN face_chips c ON c.face_id = f.id "
-                               "WHERE f.id = ?", [int(ref)]).fetchone()
-            if row is None:
+            chip = conn.face_chip(int(ref))
+            if chip is None:
                 return None
-            if row[0]:
-                image = QImage.fromData(row[0])
+            if chip[0]:
+                image = QImage.fromData(chip[0])
                 if not image.isNull():
                     return image
-            return self._crop(text_to_path(row[1]), row[2:6])
+            return self._crop(text_to_path(chip[1]), chip[2])
         if kind in ("photo", "full"):
-            row = conn.execute("SELECT path, mtime FROM photos WHERE id = ?", [int(ref)]).fetchone()
+            row = conn.photo_file(int(ref))
             if row is None:
                 return None
             path = text_to_path(row[0])

@@ -32,6 +32,11 @@ log = logging.getLogger("faceorganizer.gui")
 _LIVE: weakref.WeakSet = weakref.WeakSet()
 
 
+#: Set once the native libraries are loaded (``gui.main``); an import waits for it, so that its worker never
+#: imports them itself (GIL-holding initialisers would freeze the window).
+RUNTIMES_READY = threading.Event()
+
+
 def snapshot(item: Any) -> Any:
     """A copy of a progress tick safe to hand to another thread (jobs keep mutating their own)."""
     if dataclasses.is_dataclass(item) and not isinstance(item, type):

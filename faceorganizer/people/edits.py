@@ -189,6 +189,15 @@ def create_person(db: sqlite_utils.Database, name: str) -> int:
         return edit.insert("people", {"name": name})
 
 
+def not_face(db: sqlite_utils.Database, face_ids: Sequence[int]) -> int:
+    """"Not a face": remove false detections and remember them (photo content + box) so no re-import brings
+    them back; one journaled edit (undo restores the faces with their person). Returns how many."""
+    from faceorganizer.store import notface
+
+    _check_faces(db, face_ids)
+    return notface.mark(db, face_ids)
+
+
 def confirm_named_faces(db: sqlite_utils.Database, named: Sequence[tuple[int, str]], *, summary: str) -> int:
     """Confirm each (face id, name) to the person with that name, created when new; one journaled edit.
 

@@ -26,6 +26,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "rejections": ("face_id", "person_id"),
     "user_attributes": ("face_id", "name"),
     "kv": ("key",),
+    "not_faces": ("id",),  # "not a face" (store/notface.py): the faces table follows it on undo/redo
 }
 
 

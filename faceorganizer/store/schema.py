@@ -18,6 +18,8 @@ face_chips                the aligned 150-px face chip (JPEG) of each face: thum
 journal                   undo-able user edits: JSON list of row changes (before/after), undone flag
 user_attributes           user-taught attributes: (face, name) → value, origin user/predicted, confidence
 kv                        small per-library values (settings such as recognition on/off, index fingerprints)
+not_faces                 "not a face" boxes (photo content hash + box) the import never adds again (journaled)
+face_trash                face rows removed as "not a face", kept so that undo brings them back whole
 ========================  =====================================================================================
 """
 
@@ -172,6 +174,33 @@ def m004_chips_apart(db: sqlite_utils.Database) -> None:
         );
         INSERT INTO face_chips (face_id, chip) SELECT id, chip FROM faces WHERE chip IS NOT NULL;
         ALTER TABLE faces DROP COLUMN chip;
+        """
+    )
+
+
+@migrations()
+def m005_not_faces(db: sqlite_utils.Database) -> None:
+    """"Not a face": the boxes a user removed, remembered by photo content and box so a re-import or a re-scan
+    does not bring them back (``not_faces``, journaled), and the removed face rows kept for undo
+    (``face_trash``: the faces row with its chip, assignment, rejections and covers, as the edit found them)."""
+    db.executescript(
+        """
+        CREATE TABLE not_faces (
+            id INTEGER PRIMARY KEY,
+            face_id INTEGER,
+            content_hash TEXT NOT NULL,
+            x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (datetime('now'))
+        );
+        CREATE INDEX not_faces_hash ON not_faces(content_hash);
+        CREATE TABLE face_trash (
+            face_id INTEGER PRIMARY KEY,
+            face TEXT NOT NULL,
+            embedding BLOB,
+            chip BLOB,
+            links TEXT NOT NULL,
+            trashed_at TEXT NOT NULL DEFAULT (datetime('now'))
+        );
         """
     )
 

@@ -41,7 +41,9 @@ def sample(sample_dir: tuple[Path, SampleInfo]) -> SampleInfo:
 def _prepare(lib) -> None:  # noqa: ANN001
     from faceorganizer.settings import updated
 
-    lib.settings = updated(lib.settings, workers=1)  # CI has two cores; the GUI thread needs one of them
+    # CI has two cores (the GUI thread needs one of them); the sample's photos are the shared ones, which
+    # tests never write XMP sidecars next to (the XMP test imports private copies).
+    lib.settings = updated(lib.settings, workers=1, write_xmp=False)
 
 
 @pytest.fixture()

@@ -25,6 +25,9 @@ def test_import_folder_with_progress_report_and_no_stalls(qtbot, empty_window, s
     window = empty_window
     folder = _photo_folder(shared_faces, tmp_path / "photos")
     ticks = []
+    from faceorganizer.gui.workers import StallMeter
+
+    window.stall = StallMeter(parent=window)  # a bench instrument: only where measured
     window.stall.start()
     with qtbot.waitSignal(window.importer.finished, timeout=300_000) as finished:
         job = window.import_paths([folder])  # exactly what File ▸ Add folder… and drag-and-drop call
@@ -66,7 +69,7 @@ def test_import_can_be_cancelled(qtbot, empty_window, shared_faces, tmp_path):  
     with qtbot.waitSignal(window.importer.finished, timeout=300_000) as again:
         window.import_paths([folder])
     assert again.args[0].stage == "done"
-    total = window.session.reader.counts()["photos"]
+    total = window.session.reader.counts().photos
     assert total == sum(min(8, len(list((shared_faces / "identities" / i).glob("*.jpg")))) for i in IDENTITIES)
     if window.skipped_dialog is not None:
         window.skipped_dialog.close()
@@ -87,5 +90,5 @@ def test_drop_folder_on_window_imports_it(qtbot, empty_window, shared_faces, tmp
         window.dropEvent(event)
     if window.skipped_dialog is not None:
         window.skipped_dialog.close()
-    assert window.session.reader.counts()["photos"] == len(IDENTITIES)
+    assert window.session.reader.counts().photos == len(IDENTITIES)
     wait_idle(qtbot, window)

@@ -10,6 +10,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog
 from faceorganizer.gui.models import FacesModel
 from faceorganizer.gui.session import Session
 from faceorganizer.gui.views.grid import GridView
+from faceorganizer.library import FaceScope
+
+
+#: Del is "not this person" (the face stays, unsorted); Shift+Del removes a false detection for good, as
+#: Shift+Del deletes for good where Del only moves to the bin in file managers and digiKam.
+NOT_A_FACE_KEY = "Shift+Del"
 
 
 def choose_person(parent: QWidget, session: Session, title: str = "Move to person") -> tuple[int | None, str] | None:
@@ -17,13 +23,14 @@ def choose_person(parent: QWidget, session: Session, title: str = "Move to perso
     dialog = QDialog(parent)
     dialog.setWindowTitle(title)
     layout = QVBoxLayout(dialog)
-    layout.addWidget(QLabel("Type a name: an existing person, or a new one"))
+    layout.addWidget(QLabel("Pick a person (named or an unnamed group), or type a new name"))
     combo = QComboBox(dialog)
+    combo.setObjectName("person-choice")
     combo.setEditable(True)
     combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-    people = session.reader.person_names()
-    for pid, name in people:
-        combo.addItem(name, pid)
+    people = [(pid, label) for pid, label, _n in session.reader.move_targets()]
+    for pid, label, n in session.reader.move_targets():
+        combo.addItem(f"{label} ({n} face{'s' if n != 1 else ''})", pid)
     combo.setCurrentIndex(-1)
     combo.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
     combo.completer().setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -32,8 +39,15 @@ def choose_person(parent: QWidget, session: Session, title: str = "Move to perso
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     layout.addWidget(buttons)
-    if dialog.exec() != QDialog.DialogCode.Accepted:
+    if choose_person_answer is not None:  # tests
+        combo.setCurrentIndex(combo.findData(choose_person_answer) if isinstance(choose_person_answer, int) else -1)
+        if isinstance(choose_person_answer, str):
+            combo.setEditText(choose_person_answer)
+    elif dialog.exec() != QDialog.DialogCode.Accepted:
         return None
+    if combo.currentIndex() >= 0 and combo.currentText() == combo.itemText(combo.currentIndex()):
+        pid = combo.currentData()
+        return pid, dict(people)[pid]
     text = combo.currentText().strip()
     if not text:
         return None
@@ -41,6 +55,10 @@ def choose_person(parent: QWidget, session: Session, title: str = "Move to perso
         if name.lower() == text.lower():
             return pid, name
     return None, text
+
+
+#: Tests pick a person id (or type a name) here instead of answering the dialog.
+choose_person_answer: int | str | None = None
 
 
 class FaceGrid(QWidget):
@@ -73,14 +91,18 @@ class FaceGrid(QWidget):
         reject.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
         reject.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         reject.triggered.connect(lambda: self.reject(self.view.selected_ids()))
+        not_face = QAction("Not a face", self)
+        not_face.setShortcut(QKeySequence(NOT_A_FACE_KEY))
+        not_face.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        not_face.triggered.connect(lambda: self.not_face(self.view.selected_ids()))
         find = QAction("Find this person", self)
         find.setShortcut(QKeySequence("Ctrl+F"))
         find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         find.triggered.connect(self._find_current)
-        self.addActions([reject, find])
+        self.addActions([reject, not_face, find])
 
-    def set_query(self, where: str, params: list | tuple = (), order: str = "f.id") -> None:
-        self.model.set_query(where, params, order)
+    def set_scope(self, scope: FaceScope) -> None:
+        self.model.set_scope(scope)
 
     def refresh(self) -> None:
         with self.view.keep_position():
@@ -101,6 +123,10 @@ class FaceGrid(QWidget):
         ids = [c.id for c in cards if c is not None and c.person_id is not None]
         if ids:
             self.session.edits.reject(ids, self.person_id)
+
+    def not_face(self, face_ids: list[int]) -> None:
+        if face_ids:
+            self.session.edits.not_face(face_ids)
 
     def show_menu(self, face_ids: list[int], pos: QPoint) -> None:
         menu = self.build_menu(face_ids)
@@ -132,6 +158,13 @@ def face_menu(parent: QWidget, session: Session, face_ids: list[int], *, person_
         if auto and len({c.person_id for c in auto}) == 1:
             menu.addAction("Yes, this is " + auto[0].person_label,
                            lambda: edits.confirm([c.id for c in auto], auto[0].person_id))
+    n = len(face_ids)
+    act = menu.addAction("Not a face", lambda: edits.not_face(list(face_ids)))
+    act.setShortcut(QKeySequence(NOT_A_FACE_KEY))
+    act.setToolTip(f"Remove {'this detection' if n == 1 else f'these {n} detections'}: a pattern or shadow, not "
+                   "a face. It will not come back when the photo is scanned again (Ctrl+Z undoes it).")
+    menu.setToolTipsVisible(True)
+    menu.addSeparator()
     menu.addAction("Move to person…", lambda: _move(parent, session, face_ids))
     menu.addAction("New person from these faces…", lambda: _new_person(parent, session, face_ids))
     if first is not None and len(face_ids) == 1 and first.person_id is not None:

@@ -8,8 +8,8 @@ to the current view (faces, people, photos, search results). Changes apply after
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from dataclasses import dataclass
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from faceorganizer.errors import FilterSyntaxError
 from faceorganizer.gui import core
 from faceorganizer.gui.session import Session
+from faceorganizer.library import FaceFilter, display_path
 
 EXPRESSIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
 POSES = ("frontal", "three-quarter", "profile")
@@ -31,24 +32,17 @@ def quote(text: str) -> str:
 
 @dataclass(frozen=True)
 class FilterResult:
-    """A compiled filter: the expression, its SQL over ``f``/``p`` and, for photos, people all present."""
+    """A compiled filter: the expression, the core's compiled face filter, for photos the people all present,
+    and for person-level pages whether any face or most faces must match."""
 
     expr: str = ""
-    where: str = ""
-    params: list[Any] = field(default_factory=list)
-    all_people: list[int] = field(default_factory=list)
+    face_filter: FaceFilter | None = None
+    all_people: tuple[int, ...] = ()
+    match: str = "any"
 
     @property
     def active(self) -> bool:
-        return bool(self.where and self.where != "1") or bool(self.all_people)
-
-    def photo_where(self) -> tuple[str, list[Any]]:
-        """Photo-level condition (alias ``p``) for "all of these people"."""
-        if not self.all_people:
-            return "1", []
-        parts = ["p.id IN (SELECT f.photo_id FROM faces f JOIN assignments a ON a.face_id = f.id "
-                 "WHERE a.person_id = ?)"] * len(self.all_people)
-        return " AND ".join(parts), list(self.all_people)
+        return (self.face_filter is not None and self.face_filter.active) or bool(self.all_people)
 
 
 class FilterBar(QFrame):
@@ -106,6 +100,15 @@ class FilterPanel(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # People pages list a person when their faces match: say how many must (Apple Photos and digiKam
+        # filter faces, not people; a person is not "age ≥ 50" because one blurry face was estimated so).
+        self.person_match = QComboBox(self)
+        self.person_match.addItem("any of their faces matches", "any")
+        self.person_match.addItem("most of their faces match", "most")
+        self.person_match.setToolTip("On the People page: keep a person when any one of their faces matches the "
+                                     "filter, or only when more than half of their faces do")
+        self.person_match.currentIndexChanged.connect(lambda _i: self.apply())
+        form.addRow("Show a person when", self.person_match)
         self.age_on = QCheckBox("Age", self)
         self.age_min = QSpinBox(self)
         self.age_max = QSpinBox(self)
@@ -171,7 +174,7 @@ class FilterPanel(QWidget):
         self.text.setPlaceholderText("e.g. age>=30 and smiling and not profile")
         self.text.setToolTip(core.filter_help())
         self.text.setClearButtonEnabled(True)
-        self.text.textEdited.connect(lambda _t: self._timer.start())
+        self.text.textEdited.connect(self._text_edited)
         self.text.returnPressed.connect(self.apply)
         self.error = QLabel(self)
         self.error.setWordWrap(True)
@@ -233,14 +236,16 @@ class FilterPanel(QWidget):
             current = self.folder.currentText()
             self.folder.clear()
             self.folder.addItem("Any")
-            from faceorganizer.scan.discover import display_path
-
             for root in self.session.reader.roots():
                 self.folder.addItem(display_path(root["path"]), root["path"])
             i = self.folder.findText(current)
             self.folder.setCurrentIndex(max(0, i))
         finally:
             self._building = False
+
+    def match(self) -> str:
+        """"any" or "most": how many of a person's faces must match for the People page to list them."""
+        return str(self.person_match.currentData() or "any")
 
     def set_target(self, what: str) -> None:
         self.applies_to.setText(f"Applies to: <b>{what}</b>")
@@ -280,6 +285,29 @@ class FilterPanel(QWidget):
             parts.append(f"folder={quote(self.folder.currentData() or self.folder.currentText())}")
         return " and ".join(parts)
 
+    def _text_edited(self, text: str) -> None:
+        self.sync_controls(text)
+        self._timer.start()
+
+    def sync_controls(self, expr: str) -> None:
+        """Make the dropdowns say what a typed expression says: ``pose=profile`` (or the bare word ``profile``)
+        selects it; an expression that does not name one exact choice (absent, negated, or-ed) shows "Any"."""
+        simple = not re.search(r"\b(or|not)\b", expr, re.IGNORECASE)
+        self._building = True
+        try:
+            for combo, field, values in ((self.gender, "gender", ("female", "male")),
+                                         (self.expression, "expression", EXPRESSIONS),
+                                         (self.pose, "pose", POSES)):
+                alternatives = "|".join(re.escape(v) for v in values)
+                found = {m.lower() for m in re.findall(rf"\b{field}\s*=\s*({alternatives})(?![\w-])", expr,
+                                                        re.IGNORECASE)}
+                found |= {m.lower() for m in re.findall(rf"(?<![=\w-])({alternatives})(?![\w=<>!-])", expr,
+                                                        re.IGNORECASE)}
+                value = next(iter(found)) if simple and len(found) == 1 else None
+                combo.setCurrentIndex(combo.findText(value) if value else 0)
+        finally:
+            self._building = False
+
     def _controls_changed(self) -> None:
         if self._building:
             return
@@ -289,20 +317,22 @@ class FilterPanel(QWidget):
     def set_expression(self, expr: str) -> None:
         """Apply a hand-written expression (tests and the CLI-like text box)."""
         self.text.setText(expr)
+        self.sync_controls(expr)
         self.apply()
 
     def apply(self) -> None:
         self._timer.stop()
         expr = self.text.text().strip()
         try:
-            where, params = core.compile_filter(expr) if expr else ("1", [])
+            compiled = (self.session.library.compile_filter(expr, taught=self.session.reader.taught_names())
+                        if expr else None)
         except FilterSyntaxError as exc:
             self.error.setText(str(exc))
             self.error.show()
             return
         self.error.hide()
-        all_people = ([pid for pid, _ in self.ticked_people()] if self.people_mode.currentIndex() == 1 else [])
-        result = FilterResult(expr, where if expr else "", list(params), all_people)
+        all_people = (tuple(pid for pid, _ in self.ticked_people()) if self.people_mode.currentIndex() == 1 else ())
+        result = FilterResult(expr, compiled, all_people, self.match())
         if result != self.result:
             self.result = result
             self.changed.emit(result)

@@ -6,14 +6,17 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from faceorganizer.gui.session import Session
 from faceorganizer.gui.views.status import JobStatus, format_eta
-from faceorganizer.gui.workers import Job
-from faceorganizer.scan.discover import display_path
+from faceorganizer.gui.workers import RUNTIMES_READY, Job
+from faceorganizer.library import display_path
+
+
+GROUP_EVERY_MS = 4000
 
 
 class ImportController(QObject):
@@ -32,6 +35,14 @@ class ImportController(QObject):
         self.job: Job | None = None
         self.queued: list[str] = []
         self.last: Any = None
+        # People appear while the import runs (as in Apple Photos and Immich), not only at its end: every few
+        # seconds the faces found so far are grouped on the edit thread, and once more after a cancel.
+        self.grouping = False
+        self._faces_grouped = 0
+        self._faces_found = 0
+        self.group_timer = QTimer(self)
+        self.group_timer.setInterval(GROUP_EVERY_MS)
+        self.group_timer.timeout.connect(self.group_now)
 
     @property
     def running(self) -> bool:
@@ -49,6 +60,7 @@ class ImportController(QObject):
         library = self.session.library
 
         def run(cancel):
+            RUNTIMES_READY.wait(120)  # the app loads them behind its first window
             return library.import_job(paths, cancel=cancel).run()
 
         job = self.session.start("Import", run, context="Import", interval=0.1)
@@ -56,6 +68,10 @@ class ImportController(QObject):
         self.status.track(job, "Importing")
         job.finished.connect(self._done)
         job.cancelled.connect(self._done)
+        job.cancelled.connect(lambda _p: self.group_now(force=True))
+        job.progress.connect(self._tick)
+        self._faces_grouped = self._faces_found = 0
+        self.group_timer.start()
         job.ended.connect(self._ended)
         self.started.emit()
         return job
@@ -76,7 +92,24 @@ class ImportController(QObject):
             self.session.nav.status.emit(msg)
         self.finished.emit(progress)
 
+    def _tick(self, progress: Any) -> None:
+        self._faces_found = int(getattr(progress, "faces_found", 0) or 0)
+
+    def group_now(self, *, force: bool = False) -> None:
+        """Group the faces found so far into people (on the edit thread; one grouping at a time)."""
+        if self.grouping or (not force and self._faces_found <= self._faces_grouped):
+            return
+        self.grouping = True
+        self._faces_grouped = self._faces_found
+        library = self.session.library
+
+        def done(_result: Any = None) -> None:
+            self.grouping = False
+
+        self.session.edits.call("Grouping new faces", library.group_new_faces, on_done=done, on_error=done)
+
     def _ended(self) -> None:
+        self.group_timer.stop()
         self.job = None
         if self.queued:
             paths, self.queued = self.queued, []

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QSlider,
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu,
+                               QSlider,
                                QToolButton, QVBoxLayout, QWidget)
 
 from faceorganizer.gui import core
 from faceorganizer.gui.models import PeopleModel
 from faceorganizer.gui.session import Session
+from faceorganizer.gui.views.flow import FlowLayout
 from faceorganizer.gui.views.grid import GridView
+from faceorganizer.gui.views.rename import rename_person
+from faceorganizer.library import FaceFilter
 
 SORTS = [("count", "Most faces"), ("name", "Name"), ("recent", "Recently seen")]
 
@@ -30,7 +34,7 @@ class PeoplePage(QWidget):
         self._keep = None
         self.model.applying.connect(self._keep_start)
         self.model.applied.connect(self._keep_end)
-        self.model.rename_requested.connect(session.edits.rename)
+        self.model.rename_requested.connect(lambda pid, name: rename_person(self, session, pid, name))
         self.model.merge_requested.connect(session.edits.merge)
         self.model.move_requested.connect(lambda faces, pid: session.edits.move(faces, pid))
 
@@ -47,13 +51,19 @@ class PeoplePage(QWidget):
         self.view.context_requested.connect(self.show_menu)
         self.view.setToolTip("")
 
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # wraps on a narrow (or 150 %-scaled) screen
         bar.setContentsMargins(8, 6, 8, 0)
         self.sort = QComboBox(self)
         for key, label in SORTS:
             self.sort.addItem(label, key)
         self.sort.setToolTip("Order of the people")
         self.sort.currentIndexChanged.connect(self._sort_changed)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search people")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Show only the people whose name contains this text (Ctrl+Shift+P)")
+        self.search.setMaximumWidth(220)
+        self.search.textChanged.connect(self._search_changed)
         self.hidden = QCheckBox("Show hidden", self)
         self.hidden.setToolTip("Also show people you hid")
         self.hidden.toggled.connect(self._hidden_changed)
@@ -64,10 +74,12 @@ class PeoplePage(QWidget):
         self.granularity = QSlider(Qt.Orientation.Horizontal, self)
         self.granularity.setRange(30, 90)
         self.granularity.setValue(int(round(session.library.settings.cluster_threshold * 100)))
-        self.granularity.setFixedWidth(160)
+        self.granularity.setMinimumWidth(90)
+        self.granularity.setMaximumWidth(160)
         self.granularity.setToolTip("Grouping of unnamed faces: left keeps more, smaller groups; right merges "
                                     "more faces into fewer people. Names and confirmed faces never move.")
         self.granularity_label = QLabel(self)
+        self.granularity_label.hide()  # a distance: the app shows one similarity scale, and only in search
         self.granularity.valueChanged.connect(self._granularity_moved)
         self._regroup_timer = QTimer(self)
         self._regroup_timer.setSingleShot(True)
@@ -76,15 +88,14 @@ class PeoplePage(QWidget):
         self._regrouping = False
         self._regroup_again = False
         self._granularity_moved(self.granularity.value(), run=False)
+        bar.addWidget(self.search)
         bar.addWidget(QLabel("Sort:", self))
         bar.addWidget(self.sort)
         bar.addWidget(self.hidden)
-        bar.addSpacing(12)
         bar.addWidget(self.merge_button)
         bar.addWidget(self.split_button)
         bar.addWidget(self.review_button)
-        bar.addStretch(1)
-        bar.addWidget(QLabel("Separate", self))
+        bar.addWidget(QLabel("Grouping: separate", self))
         bar.addWidget(self.granularity)
         bar.addWidget(QLabel("Together", self))
         bar.addWidget(self.granularity_label)
@@ -94,14 +105,8 @@ class PeoplePage(QWidget):
         layout.addWidget(self.view)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
         self._update_buttons()
-
-        for text, keys, slot in [("Merge", "Ctrl+M", self.merge_selected), ("Review", "Ctrl+R", self._review_current),
-                                 ("Hide", "Ctrl+H", self.hide_selected)]:
-            act = QAction(text, self)
-            act.setShortcut(QKeySequence(keys))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.triggered.connect(slot)
-            self.addAction(act)
+        # Ctrl+M, Ctrl+R and Ctrl+H are the main window's actions (Edit and People menus): a second action with
+        # the same keys here made Qt drop both ("Ambiguous shortcut overload").
 
     def _button(self, text: str, tip: str, slot) -> QToolButton:
         b = QToolButton(self)
@@ -131,14 +136,18 @@ class PeoplePage(QWidget):
             keep.__exit__(None, None, None)
         self._update_buttons()
 
-    def set_face_filter(self, where: str, params: list) -> None:
-        self.model.face_filter = (where if where not in ("", "1") else "", params)
+    def set_face_filter(self, face_filter: FaceFilter | None, match: str = "any") -> None:
+        self.model.face_filter = face_filter if face_filter is not None and face_filter.active else None
+        self.model.match = match
         self.refresh()
 
     def _sort_changed(self) -> None:
         self.model.sort = self.sort.currentData()
         self.model.set_ids([])
         self.refresh()
+
+    def _search_changed(self, text: str) -> None:
+        self.model.set_name_filter(text)
 
     def _hidden_changed(self, on: bool) -> None:
         self.model.include_hidden = on
@@ -195,6 +204,10 @@ class PeoplePage(QWidget):
         self.granularity_label.setText(f"{value / 100:.2f}")
         if run:
             self._regroup_timer.start()
+
+    def regroup_now(self) -> None:
+        """People ▸ Regroup people: group the unnamed faces again at the current granularity."""
+        self._regroup()
 
     def _regroup(self) -> None:
         if self._regrouping:

@@ -11,12 +11,13 @@ from faceorganizer.gui import core
 from faceorganizer.gui.models import Hit, HitsModel
 from faceorganizer.gui.session import Session
 from faceorganizer.gui.views.faces import FaceGrid
+from faceorganizer.gui.views.flow import FlowLayout
 from faceorganizer.gui.views.grid import GridView
 from faceorganizer.gui.views.photos import PhotoGrid
+from faceorganizer.gui.views.rename import rename_person
 from faceorganizer.gui.views.summary import SummaryWidget, summary_images
+from faceorganizer.library import FaceFilter, FaceScope, PhotoScope
 
-PERSON_FACES = "a.person_id = ?"
-PERSON_PHOTOS = "p.id IN (SELECT f.photo_id FROM faces f JOIN assignments a ON a.face_id = f.id WHERE a.person_id = ?)"
 
 
 class PersonPage(QWidget):
@@ -64,10 +65,9 @@ class PersonPage(QWidget):
         head_text.addWidget(back, 0, Qt.AlignmentFlag.AlignLeft)
         head_text.addWidget(self.name)
         head_text.addWidget(self.counts)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # wraps on a narrow (or 150 %-scaled) screen
         for b in (self.rename_button, review, split, self.hide_button, find):
             buttons.addWidget(b)
-        buttons.addStretch(1)
         head_text.addLayout(buttons)
         head = QHBoxLayout()
         head.setContentsMargins(10, 8, 10, 4)
@@ -83,21 +83,24 @@ class PersonPage(QWidget):
         self.outlier_model.threshold = 10.0
         self.outlier_view = GridView(112, self)
         self.outlier_view.setModel(self.outlier_model)
+        self.outlier_view.empty_text = ("Faces that look least like the rest of this person show up here, for you to "
+                                        "check.\n\nNone right now: every face fits, or the person has too few faces "
+                                        "to tell (it takes at least 3).")
         self.outlier_view.opened.connect(self._open_outlier)
         outliers = QWidget(self)
         ol = QVBoxLayout(outliers)
         ol.setContentsMargins(0, 4, 0, 0)
         hint = QLabel("Faces least like the rest of this person. Select and press <b>N</b> (not this person) or "
                       "<b>Y</b> (yes, keep).", outliers)
+        hint.setWordWrap(True)
         ol.addWidget(hint)
-        row = QHBoxLayout()
+        row = FlowLayout()
         no = QPushButton("Not this person (N)", outliers)
         no.clicked.connect(lambda: self._judge_outliers(False))
         yes = QPushButton("Yes, keep (Y)", outliers)
         yes.clicked.connect(lambda: self._judge_outliers(True))
         row.addWidget(no)
         row.addWidget(yes)
-        row.addStretch(1)
         ol.addLayout(row)
         ol.addWidget(self.outlier_view, 1)
         for key, val in (("N", False), ("Y", True)):
@@ -114,7 +117,8 @@ class PersonPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
         layout.addWidget(self.tabs, 1)
-        for keys, slot in (("F2", self.rename), ("Escape", self.back_requested)):
+        # F2 is the main window's Rename action (it renames this person when this page shows): only Escape here.
+        for keys, slot in (("Escape", self.back_requested),):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
@@ -122,7 +126,7 @@ class PersonPage(QWidget):
         self._summary_job = None
 
     # ------------------------------------------------------------------ loading
-    def show_person(self, person_id: int) -> None:
+    def show_person(self, person_id: int, face_filter: FaceFilter | None = None) -> None:
         changed = person_id != self.person_id
         self.person_id = person_id
         self.faces.person_id = person_id
@@ -131,7 +135,7 @@ class PersonPage(QWidget):
             self.summary.clear()
             self.outlier_model.set_hits([])
         self._load_header()
-        self.faces.set_query(PERSON_FACES, [person_id], "COALESCE(p.taken_at, p.imported_at), f.id")
+        self.faces.set_scope(FaceScope("person", person_id=person_id, filter=face_filter, order="date"))
         self._loaded.add("faces")
         self._load_tab()
 
@@ -169,7 +173,7 @@ class PersonPage(QWidget):
         pid = self.person_id
         if w is self.photos and "photos" not in self._loaded:
             self._loaded.add("photos")
-            self.photos.set_query(PERSON_PHOTOS, [pid])
+            self.photos.set_scope(PhotoScope(person_id=pid))
         elif w is self.summary and "summary" not in self._loaded:
             self._loaded.add("summary")
             library = self.session.library
@@ -202,7 +206,7 @@ class PersonPage(QWidget):
         if "photos" in self._loaded:
             self.photos.refresh()
         if self.outlier_model.hits:
-            present = set(self.session.reader.face_ids(PERSON_FACES, [self.person_id]))
+            present = set(self.session.reader.face_ids_of_person(self.person_id))
             self.outlier_model.set_hits([h for h in self.outlier_model.hits if h.face_id in present])
         self._loaded.discard("summary")
         if self.tabs.currentWidget() is self.summary:
@@ -214,7 +218,7 @@ class PersonPage(QWidget):
             return
         name, ok = QInputDialog.getText(self, "Rename", "Name:", text=self.card.name or "")
         if ok:
-            self.session.edits.rename(self.person_id, name.strip())
+            rename_person(self, self.session, self.person_id, name)
 
     def toggle_hidden(self) -> None:
         if self.card is not None:

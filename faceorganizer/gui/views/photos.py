@@ -12,10 +12,9 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRect
                                QVBoxLayout, QWidget)
 
 from faceorganizer.gui.models import PhotosModel
-from faceorganizer.gui.reads import FaceCard
 from faceorganizer.gui.session import Session
 from faceorganizer.gui.views.grid import GridView
-from faceorganizer.scan.discover import display_path
+from faceorganizer.library import FaceCard, PhotoScope, display_path
 
 
 class PhotoGrid(QWidget):
@@ -32,8 +31,8 @@ class PhotoGrid(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
 
-    def set_query(self, where: str = "1", params: list | tuple = (), face_filter: tuple[str, list] = ("", [])) -> None:
-        self.model.set_query(where, params, face_filter)
+    def set_scope(self, scope: PhotoScope) -> None:
+        self.model.set_scope(scope)
 
     def refresh(self) -> None:
         with self.view.keep_position():
@@ -101,6 +100,23 @@ class FaceBox(QGraphicsRectItem):
             super().mousePressEvent(event)
 
 
+class ZoomView(QGraphicsView):
+    """The viewer's canvas: the mouse wheel (or a trackpad's scroll) zooms around the pointer, as in the
+    anchors' viewers; ``zoomed(factor)`` lets the viewer re-place the face labels."""
+
+    zoomed = Signal(float)
+
+    def wheelEvent(self, event) -> None:  # noqa: ANN001
+        steps = event.angleDelta().y() / 120.0
+        if not steps:
+            super().wheelEvent(event)
+            return
+        factor = 1.25 ** steps
+        self.scale(factor, factor)
+        self.zoomed.emit(factor)
+        event.accept()
+
+
 class PhotoViewer(QWidget):
     """One photo at full size (decoded off-thread) with face boxes and names; ←/→ step through a list."""
 
@@ -114,7 +130,8 @@ class PhotoViewer(QWidget):
         self.highlight = 0
         self.sequence: list[int] = []
         self.scene = QGraphicsScene(self)
-        self.view = QGraphicsView(self.scene, self)
+        self.view = ZoomView(self.scene, self)
+        self.view.zoomed.connect(lambda _f: self._place_labels())
         self.view.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.view.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.view.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -127,7 +144,7 @@ class PhotoViewer(QWidget):
         back = QToolButton(self)
         back.setText("← Back")
         back.setToolTip("Back to the previous view (Esc)")
-        back.clicked.connect(self.closed)
+        back.clicked.connect(lambda: (self.leave_full_screen(), self.closed.emit()))
         prev = QToolButton(self)
         prev.setText("‹")
         prev.setToolTip("Previous photo (Left)")
@@ -140,16 +157,21 @@ class PhotoViewer(QWidget):
         fit.setText("Fit")
         fit.setToolTip("Fit the photo to the window (0)")
         fit.clicked.connect(self.fit)
+        self.full = QToolButton(self)
+        self.full.setText("Full screen")
+        self.full.setToolTip("Show the photo on the whole screen (F11; Esc leaves). Mouse wheel: zoom")
+        self.full.clicked.connect(self.toggle_full_screen)
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 0)
-        for w in (back, prev, nxt, fit):
+        for w in (back, prev, nxt, fit, self.full):
             bar.addWidget(w)
         bar.addWidget(self.title, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
-        for keys, slot in [("Left", lambda: self.step(-1)), ("Right", lambda: self.step(1)), ("Escape", self.closed),
+        for keys, slot in [("Left", lambda: self.step(-1)), ("Right", lambda: self.step(1)), ("Escape", self.escape),
+                           ("F11", self.toggle_full_screen), ("F", self.toggle_full_screen),
                            ("0", self.fit), ("+", lambda: self.zoom(1.25)), ("-", lambda: self.zoom(0.8))]:
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -214,6 +236,34 @@ class PhotoViewer(QWidget):
     def fit(self) -> None:
         self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
         self._place_labels()
+
+    def toggle_full_screen(self) -> None:
+        """Full screen for the photo: the window goes full screen and hides its docks, toolbar and menus."""
+        win = self.window()
+        if win.isFullScreen():
+            self.leave_full_screen()
+            return
+        self._chrome = [w for w in win.findChildren(QWidget) if w.parent() is win and w.isVisible()
+                        and w is not getattr(win, "centralWidget", lambda: None)()]
+        for w in self._chrome:
+            w.hide()
+        win.showFullScreen()
+        self.full.setText("Leave full screen")
+
+    def leave_full_screen(self) -> None:
+        win = self.window()
+        if win.isFullScreen():
+            win.showNormal()
+        for w in getattr(self, "_chrome", []):
+            w.show()
+        self._chrome = []
+        self.full.setText("Full screen")
+
+    def escape(self) -> None:
+        if self.window().isFullScreen():
+            self.leave_full_screen()
+        else:
+            self.closed.emit()
 
     def zoom(self, factor: float) -> None:
         self.view.scale(factor, factor)

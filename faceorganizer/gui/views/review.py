@@ -11,6 +11,7 @@ from faceorganizer.gui import core
 from faceorganizer.gui.models import FACE_MIME, FacesModel, decode_ids
 from faceorganizer.gui.session import Session
 from faceorganizer.gui.views.grid import GridView
+from faceorganizer.library import FaceScope
 
 
 class ReviewDialog(QDialog):
@@ -178,7 +179,7 @@ class SplitDialog(QDialog):
         label = card.label if card else f"person {person_id}"
         self.setWindowTitle(f"Split {label}")
         self.resize(900, 560)
-        self.members = session.reader.face_ids("a.person_id = ?", [person_id])
+        self.members = session.reader.face_ids_of_person(person_id)
         self.part_b: set[int] = set()
         self.model_a = FacesModel(session.reader, session.thumbs, thumb_size=96, parent=self)
         self.model_b = FacesModel(session.reader, session.thumbs, thumb_size=96, parent=self)
@@ -236,8 +237,8 @@ class SplitDialog(QDialog):
     def _update(self) -> None:
         a = [f for f in self.members if f not in self.part_b]
         b = [f for f in self.members if f in self.part_b]
-        self.model_a.set_query(f"f.id IN ({','.join(map(str, a)) or 'NULL'})")
-        self.model_b.set_query(f"f.id IN ({','.join(map(str, b)) or 'NULL'})")
+        self.model_a.set_scope(FaceScope("ids", ids=tuple(a)))
+        self.model_b.set_scope(FaceScope("ids", ids=tuple(b)))
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(bool(a) and bool(b))
 

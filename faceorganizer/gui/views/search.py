@@ -9,7 +9,9 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QStackedW
 from faceorganizer.gui.models import Hit, HitGroupsModel, HitsModel
 from faceorganizer.gui.session import Session
 from faceorganizer.gui.views.faces import face_menu
+from faceorganizer.gui.views.flow import FlowLayout
 from faceorganizer.gui.views.grid import GridView
+from faceorganizer.library import FaceFilter
 
 
 class SearchPage(QWidget):
@@ -19,7 +21,7 @@ class SearchPage(QWidget):
         super().__init__(parent)
         self.session = session
         self.query_key: str | None = None
-        self.face_filter: tuple[str, list] = ("", [])
+        self.face_filter: FaceFilter | None = None
         self.query_image = QLabel(self)
         self.query_image.setFixedSize(72, 72)
         self.query_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -30,11 +32,14 @@ class SearchPage(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         self.query_text.setFont(font)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
-        self.slider.setRange(20, 120)
-        self.slider.setValue(int(round(session.library.settings.search_threshold * 100)))
-        self.slider.setFixedWidth(220)
-        self.slider.setToolTip("Maximum distance of a match: left shows only close matches (fewer mistakes), "
-                               "right shows more faces (more mistakes). 0.60 is the usual same-person limit.")
+        self.slider.setRange(0, 99)
+        self.slider.setInvertedAppearance(True)  # left: fewer, closer matches; right: more faces
+        self.slider.setValue(self.default_percent())
+        self.slider.setMinimumWidth(120)
+        self.slider.setMaximumWidth(220)
+        self.slider.setToolTip("How similar a face must be to be shown: left shows only close matches (fewer "
+                               "mistakes), right shows more faces (more mistakes). 50 % is the usual "
+                               "same-person limit. Each new search starts there again.")
         self.slider.valueChanged.connect(self._threshold_changed)
         self.threshold_label = QLabel(self)
         self.group = QCheckBox("Group by person", self)
@@ -43,7 +48,7 @@ class SearchPage(QWidget):
         self.count = QLabel(self)
 
         self.hits = HitsModel(session.reader, session.thumbs, thumb_size=112, parent=self)
-        self.hits.threshold = self.slider.value() / 100
+        self.hits.min_score = self.slider.value() / 100
         self.hits.allowed = self._allowed
         self.groups = HitGroupsModel(self.hits, thumb_size=112, parent=self)
         self.hit_view = GridView(112, self)
@@ -62,16 +67,14 @@ class SearchPage(QWidget):
         head.setContentsMargins(10, 8, 10, 4)
         head.addWidget(self.query_image)
         head.addWidget(self.query_text, 1)
-        controls = QHBoxLayout()
+        head.addWidget(self.count)
+        controls = FlowLayout()  # wraps on a narrow (or 150 %-scaled) screen
         controls.setContentsMargins(10, 0, 10, 4)
         controls.addWidget(QLabel("Closer", self))
         controls.addWidget(self.slider)
-        controls.addWidget(QLabel("Looser", self))
+        controls.addWidget(QLabel("More", self))
         controls.addWidget(self.threshold_label)
-        controls.addSpacing(16)
         controls.addWidget(self.group)
-        controls.addStretch(1)
-        controls.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
@@ -81,6 +84,10 @@ class SearchPage(QWidget):
         self._threshold_changed(self.slider.value())
 
     # ------------------------------------------------------------------ results
+    def default_percent(self) -> int:
+        """The similarity every new search starts at: that of the same-person distance in the settings."""
+        return int(round(self.session.library.similarity(self.session.library.settings.search_threshold) * 100))
+
     def set_results(self, description: str, hits: list[Hit], query_key: str | None = None) -> None:
         self.query_text.setText(description)
         self.query_key = query_key
@@ -92,6 +99,7 @@ class SearchPage(QWidget):
     def set_pending(self, description: str, query_key: str | None = None) -> None:
         self.query_text.setText(description + " <i>— searching…</i>")
         self.query_key = query_key
+        self.slider.setValue(self.default_percent())  # a loosened cut is not carried into the next search
         self._show_query_image()
         self.hits.set_hits([])
         self._regroup()
@@ -108,12 +116,13 @@ class SearchPage(QWidget):
             self._show_query_image()
 
     def _threshold_changed(self, value: int) -> None:
-        self.threshold_label.setText(f"{value / 100:.2f}")
-        self.hits.set_threshold(value / 100)
+        self.threshold_label.setText(f"at least {value} % similar")
+        self.hits.set_min_score(value / 100)
         self._regroup()
 
-    def set_threshold(self, value: float) -> None:
-        self.slider.setValue(int(round(value * 100)))
+    def set_threshold(self, distance: float) -> None:
+        """Show the matches up to a face distance (set on the similarity scale the slider shows)."""
+        self.slider.setValue(int(round(self.session.library.similarity(distance) * 100)))
 
     def _group_toggled(self, on: bool) -> None:
         self.stack.setCurrentWidget(self.group_view if on else self.hit_view)
@@ -125,24 +134,18 @@ class SearchPage(QWidget):
         n = self.hits.rowCount()
         total = len(self.hits.hits)
         people = len(self.groups.groups) if self.group.isChecked() else None
-        text = f"{n} of {total} faces within {self.hits.threshold:.2f}"
-        self.count.setText(text + (f" · {people} people" if people is not None else ""))
+        text = f"{n} of {total} faces shown"
+        if people is not None:
+            text += f" · {people} {'person' if people == 1 else 'people'}"
+        self.count.setText(text)
 
-    def set_face_filter(self, where: str, params: list) -> None:
-        self.face_filter = (where if where not in ("", "1") else "", params)
+    def set_face_filter(self, face_filter: FaceFilter | None) -> None:
+        self.face_filter = face_filter
         self.hits.refresh()
         self._regroup()
 
     def _allowed(self, face_ids: list[int]) -> set[int]:
-        where, params = self.face_filter
-        if not where:
-            return set(face_ids)
-        out: set[int] = set()
-        for start in range(0, len(face_ids), 500):
-            chunk = face_ids[start:start + 500]
-            marks = ",".join("?" for _ in chunk)
-            out.update(self.session.reader.face_ids(f"f.id IN ({marks}) AND ({where})", [*chunk, *params]))
-        return out
+        return self.session.reader.matching_faces(face_ids, self.face_filter)
 
     def refresh(self) -> None:
         """Names or assignments changed: redraw labels (the ranking itself does not change)."""

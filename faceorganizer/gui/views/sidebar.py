@@ -7,8 +7,7 @@ from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from faceorganizer.gui.models import FACE_MIME, decode_ids
-from faceorganizer.gui.reads import Reader
-from faceorganizer.scan.discover import display_path
+from faceorganizer.library import Counts, LibraryReader, display_path
 
 KIND = Qt.ItemDataRole.UserRole
 IDENT = Qt.ItemDataRole.UserRole + 1
@@ -21,7 +20,7 @@ class Sidebar(QTreeWidget):
     selected = Signal(str, object)
     faces_dropped = Signal(list, int)  # face ids, person id
 
-    def __init__(self, reader: Reader, parent: QWidget | None = None) -> None:
+    def __init__(self, reader: LibraryReader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.reader = reader
         self.setHeaderHidden(True)
@@ -60,15 +59,15 @@ class Sidebar(QTreeWidget):
             parent.addChild(item)
         return item
 
-    def refresh(self, counts: dict[str, int] | None = None) -> None:
+    def refresh(self, counts: Counts | None = None) -> None:
         """Re-read counts (unless given), folders and the named people (keeps the current item)."""
         current = self.current()
         self.blockSignals(True)
         try:
             counts = counts or self.reader.counts()
-            self.all_photos.setText(0, f"All photos ({counts['photos']:,})")
-            self.people.setText(0, f"People ({counts['people']:,})")
-            self.unsorted.setText(0, f"Unsorted faces ({counts['unsorted']:,})")
+            self.all_photos.setText(0, f"All photos ({counts.photos:,})")
+            self.people.setText(0, f"People ({counts.people:,})")
+            self.unsorted.setText(0, f"Unsorted faces ({counts.unsorted:,})")
             self.folders.takeChildren()
             muted = QBrush(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
             for root in self.reader.roots():

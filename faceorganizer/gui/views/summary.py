@@ -211,7 +211,7 @@ class AgeChart(QWidget):
                 p.drawLine(QPointF(pt.x(), area.top()), QPointF(pt.x(), area.bottom()))
                 p.setPen(text)
                 p.drawText(QRectF(pt.x() - 30, area.bottom() + 4, 60, 16), Qt.AlignmentFlag.AlignHCenter, str(year))
-        if len(xs) >= 2 and xs.max() > xs.min():
+        if len(xs) >= TREND_MIN_PHOTOS and xs.max() - xs.min() >= TREND_MIN_DAYS * 86400:
             slope, icpt = np.polyfit(xs, ys, 1)
             trend = QColor(accent)
             trend.setAlpha(140)
@@ -222,6 +222,32 @@ class AgeChart(QWidget):
         for x, y in zip(xs, ys):
             p.drawEllipse(at(x, y), 4, 4)
         p.end()
+
+
+#: A trend of estimated age over time is shown from this many dated photos over at least a year: from three
+#: photos a day apart it is noise ("−4.52 years per year").
+TREND_MIN_PHOTOS = 8
+TREND_MIN_DAYS = 365
+
+
+def trend_is_meaningful(points: list[tuple[str, float]]) -> bool:
+    """Whether (date, age) points are enough for an age trend to mean something."""
+    dates = sorted(str(d)[:10] for d, _ in points if d)
+    if len(dates) < TREND_MIN_PHOTOS:
+        return False
+    try:
+        first, last = dt.date.fromisoformat(dates[0]), dt.date.fromisoformat(dates[-1])
+    except ValueError:
+        return False
+    return (last - first).days >= TREND_MIN_DAYS
+
+
+def meaningful_sections(sections: list[tuple[str, list[tuple[str, int, int]]]]
+                        ) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """Chart sections without double counts: "Smiling" is the same model's "happy" at another cut-off, so
+    beside an expression breakdown it only shows two numbers that disagree ("smiling 33 %", "happy 50 %")."""
+    titles = {title for title, bars in sections if bars}
+    return [(title, bars) for title, bars in sections if not (title == "Smiling" and "Expression" in titles)]
 
 
 class SummaryWidget(QScrollArea):
@@ -310,8 +336,8 @@ class SummaryWidget(QScrollArea):
             lines.append(f"dated photos: {s.first_date}")
         if s.mean_age is not None:
             lines.append(f"mean estimated age <b>{s.mean_age:.0f}</b>")
-        if s.age_trend_per_year is not None:
-            lines.append(f"age trend {s.age_trend_per_year:+.2f} years per year")
+        if s.age_trend_per_year is not None and trend_is_meaningful(s.age_over_time):
+            lines.append(f"estimated age changes by {s.age_trend_per_year:+.1f} years per year")
         self.figures.setText("<br>".join(lines))
-        self.chart.set_sections(s.sections)
+        self.chart.set_sections(meaningful_sections(s.sections))
         self.age.set_points(s.age_over_time)
