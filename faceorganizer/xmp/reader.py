@@ -44,8 +44,9 @@ def read_regions(image_path: str | os.PathLike[str]) -> list[FaceRegion]:
         found = [regions_in(packet, f"XMP embedded in {path}")] if packet is not None else []
     orientation = effective_orientation(image, packets)
     merged = deduplicate(region for layer in found for region in layer.regions)[:MAX_REGIONS]
-    upright = [fit(reorient(r, orientation)) for r in merged]
-    return [r for r in upright if r is not None]
+    # Checked on the stored box: reorienting first would turn a negative width into a positive one.
+    usable = [fit(r) for r in merged]
+    return [reorient(r, orientation) for r in usable if r is not None]
 
 
 def sidecar_paths(image_path: str | os.PathLike[str]) -> list[Path]:

@@ -7,16 +7,25 @@ Group guidelines 2.0 §5.9, Microsoft's People Tagging schema), on real JPEG fil
 from __future__ import annotations
 
 import logging
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from io import BytesIO
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from faceorganizer.xmp import FaceRegion, XmpWriteError, read_regions, sidecar_paths, write_regions
+from faceorganizer.errors import InvalidNameError
+from faceorganizer.library import Library
+from faceorganizer.xmp import MAX_REGIONS, FaceRegion, XmpWriteError, read_regions, sidecar_paths, write_regions
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -593,3 +602,438 @@ def test_boxes_outside_the_image_are_rejected(tmp_path: Path) -> None:
     photo = make_jpeg(tmp_path / "oob.jpg")
     with pytest.raises(ValueError):
         write_regions(photo, [FaceRegion("A", 0.9, 0.1, 0.2, 0.1)])
+
+
+# ============================================================================ issue 15: hardening
+
+
+def _sidecar(body: str, *, description_attrs: str = "") -> str:
+    """A foreign sidecar (no mark of ours) with MWG/Microsoft namespaces declared and ``body`` inside."""
+    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:tiff="http://ns.adobe.com/tiff/1.0/"
+    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"
+    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
+    xmlns:MP="http://ns.microsoft.com/photo/1.2/"
+    xmlns:MPRI="http://ns.microsoft.com/photo/1.2/t/RegionInfo#"
+    xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#" {description_attrs}>
+{body}
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+
+
+def _mwg(regions: list[tuple[str | None, float, float, float, float]]) -> str:
+    """MWG regions, (name, centre x, centre y, w, h) normalised."""
+    items = "".join(
+        f'<rdf:li><rdf:Description {f"mwg-rs:Name={quoteattr(n)} " if n else ""}mwg-rs:Type="Face">'
+        f'<mwg-rs:Area stArea:x="{x}" stArea:y="{y}" stArea:w="{w}" stArea:h="{h}" stArea:unit="normalized"/>'
+        "</rdf:Description></rdf:li>"
+        for n, x, y, w, h in regions
+    )
+    return (f"<mwg-rs:Regions rdf:parseType=\"Resource\"><mwg-rs:RegionList><rdf:Bag>{items}</rdf:Bag>"
+            "</mwg-rs:RegionList></mwg-rs:Regions>")
+
+
+FOREIGN_PROPERTIES = """   <xmp:Rating>5</xmp:Rating>
+   <dc:subject><rdf:Bag><rdf:li>holiday</rdf:li><rdf:li>beach</rdf:li></rdf:Bag></dc:subject>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">Ann &amp; Bo at the sea</rdf:li></rdf:Alt></dc:description>
+"""
+
+
+def _foreign_properties(root: ET.Element) -> tuple[str | None, list[str | None], str | None]:
+    return (
+        root.findtext(".//xmp:Rating", namespaces=NS),
+        [li.text for li in root.findall(".//dc:subject/rdf:Bag/rdf:li", NS)],
+        root.findtext(".//dc:description/rdf:Alt/rdf:li", namespaces=NS),
+    )
+
+
+# ---- item 1: control characters in a name never produce unparseable XMP
+
+
+@pytest.mark.parametrize("bad", ["Tab\x01Name", "\x1b[31mRed\x1b[0m", "Nul\x00", "Bell\x07", "a\u202eb"])
+def test_item01_a_name_with_control_characters_never_breaks_a_sidecar_or_a_jpeg(tmp_path: Path, bad: str) -> None:
+    photo = make_jpeg(tmp_path / "keep.jpg", xmp=PICASA_EMBEDDED)
+    sidecar = tmp_path / "keep.jpg.xmp"
+    sidecar.write_text(_sidecar(FOREIGN_PROPERTIES), encoding="utf-8")
+    sidecar_before, photo_before = sidecar.read_bytes(), photo.read_bytes()
+    for into_file in (False, True):
+        with pytest.raises(InvalidNameError):
+            write_regions(photo, [FaceRegion(bad, 0.1, 0.1, 0.2, 0.2)], into_file=into_file)
+    assert sidecar.read_bytes() == sidecar_before and photo.read_bytes() == photo_before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    # A tab is whitespace: it is folded into a space, and the rating, keywords and caption stay.
+    write_regions(photo, [FaceRegion("Tab\tName", 0.1, 0.1, 0.2, 0.2)])
+    root = parse(sidecar)
+    assert _foreign_properties(root) == ("5", ["holiday", "beach"], "Ann & Bo at the sea")
+    assert [r.name for r in read_regions(photo)] == ["Tab Name"]
+    write_regions(photo, [FaceRegion("Tab\tName", 0.1, 0.1, 0.2, 0.2)], into_file=True)
+    assert ET.fromstring(jpeg_parts(photo.read_bytes())[2][0]) is not None
+
+
+def test_item01_the_serializer_refuses_what_xml_cannot_hold() -> None:
+    from faceorganizer.xmp import rdf
+
+    element = ET.Element("{http://example.com/}a")
+    element.text = "fine & <ok> \r kept"
+    text = rdf.serialize(element, {"http://example.com/": "e"})
+    assert ET.fromstring(text).text == "fine & <ok> \r kept"  # \r survives as a reference
+    for bad in ("\x01", "\x1b", "\ufffe"):
+        element.text = bad
+        with pytest.raises(ValueError):
+            rdf.serialize(element, {})
+        element.text = None
+        element.set("{http://example.com/}attr", bad)
+        with pytest.raises(ValueError):
+            rdf.serialize(element, {})
+        element.attrib.clear()
+
+
+@pytest.fixture()
+def two_faces(tmp_path: Path, shared_faces: Path) -> tuple[Path, list[tuple[float, float, float, float]], tuple[int, int]]:
+    """A real two-person photo in its own folder, its detected face boxes (pixels, upright) and size."""
+    src = tmp_path / "photos"
+    src.mkdir()
+    photo = src / "couple.jpg"
+    shutil.copy(shared_faces / "groups" / "fr_two_people.jpg", photo)
+    with Library.open(tmp_path / "probe") as probe:
+        for _ in probe.import_job([str(src)]).run():
+            pass
+        boxes = sorted(f.box for f in probe.faces())
+        w, h = probe.db.execute("SELECT width, height FROM photos").fetchone()
+    assert len(boxes) == 2
+    return photo, boxes, (w, h)
+
+
+def _import(lib: Library, folder: Path) -> None:
+    for _ in lib.import_job([str(folder)]).run():
+        pass
+
+
+def _region_xml(box: tuple[float, float, float, float], size: tuple[int, int], name: str) -> tuple:
+    x, y, bw, bh = box
+    w, h = size
+    return (name, (x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h)
+
+
+def test_item01_a_stored_name_with_control_characters_is_left_out_of_xmp_write(
+    tmp_path: Path, two_faces, caplog: pytest.LogCaptureFixture
+) -> None:
+    photo, boxes, size = two_faces
+    sidecar = sidecar_paths(photo)[0]
+    sidecar.write_text(_sidecar(FOREIGN_PROPERTIES), encoding="utf-8")
+    with Library.open(tmp_path / "lib") as lib:
+        _import(lib, photo.parent)
+        left, right = sorted(lib.faces(), key=lambda f: f.box[0])
+        good = lib.move([left.id], None, new_name="Good Name")
+        bad = lib.move([right.id], None, new_name="placeholder")
+        # As an old version could have stored it, before names were checked.
+        lib.db.execute("UPDATE people SET name = ? WHERE id = ?", ["Bad\x1b[31m\tName\x01", bad])
+        lib.db.conn.commit()
+        with caplog.at_level(logging.WARNING, logger="faceorganizer.xmp"):
+            assert lib.write_xmp() == 1
+        assert good
+    root = parse(sidecar)  # parses: the file is well-formed
+    assert _foreign_properties(root) == ("5", ["holiday", "beach"], "Ann & Bo at the sea")
+    assert [r.name for r in read_regions(photo)] == ["Good Name"]
+    assert any("control characters" in r.getMessage() for r in caplog.records)
+    assert not any("\x1b" in r.getMessage() or "Bad" in r.getMessage() for r in caplog.records)
+
+
+# ---- item 3 / issue 12: names come in journaled; the app's own names never come back; forget removes them
+
+
+def test_item03_own_names_never_come_back_and_forget_takes_them_out(tmp_path: Path, two_faces) -> None:
+    photo, boxes, size = two_faces
+    sidecar = sidecar_paths(photo)[0]
+    sidecar.write_text(_sidecar(FOREIGN_PROPERTIES + _mwg([_region_xml(boxes[0], size, "Lefty Foreign")])),
+                       encoding="utf-8")
+    with Library.open(tmp_path / "lib") as lib:
+        _import(lib, photo.parent)
+        # A foreign name is imported as a confirmed face, through a journaled edit that undo reverts.
+        assert [(p.name, p.confirmed_count) for p in lib.people() if p.name] == [("Lefty Foreign", 1)]
+        assert lib.history()[0].op == "name-from-xmp"
+        assert "Lefty" not in lib.history()[0].summary
+        lib.undo()
+        assert not [p for p in lib.people() if p.name]
+        lib.redo()
+        assert [p.name for p in lib.people() if p.name] == ["Lefty Foreign"]
+
+        right = max(lib.faces(), key=lambda f: f.box[0])
+        righty = lib.move([right.id], None, new_name="Righty Own")
+        assert lib.write_xmp() == 1
+        assert {r.name: r.by_app for r in read_regions(photo)} == {"Lefty Foreign": True, "Righty Own": True}
+
+        # delete-face-data, recognition on, re-import: the app's own sidecar restores nothing.
+        lib.delete_all_face_data()
+        lib.set_recognition(True)
+        _import(lib, photo.parent)
+        assert len(lib.faces()) == 2
+        assert not [p for p in lib.people() if p.name]
+
+        # Named again by the user and written; forget takes that name and box out of our sidecar.
+        lib.move([max(lib.faces(), key=lambda f: f.box[0]).id], None, new_name="Righty Own")
+        assert lib.write_xmp() == 1
+        (righty,) = [p.id for p in lib.people() if p.name == "Righty Own"]
+        lib.forget_person(righty)
+    root = parse(sidecar)
+    assert "Righty Own" not in sidecar.read_text(encoding="utf-8")
+    assert [r.name for r in read_regions(photo)] == []
+    assert _foreign_properties(root) == ("5", ["holiday", "beach"], "Ann & Bo at the sea")
+
+
+def test_item03_forget_leaves_regions_other_tools_wrote(tmp_path: Path) -> None:
+    from faceorganizer.xmp import remove_app_regions
+
+    photo = make_jpeg(tmp_path / "mixed.jpg")
+    write_regions(photo, [FaceRegion("Ann", 0.1, 0.1, 0.2, 0.2), FaceRegion("Bo", 0.6, 0.1, 0.2, 0.2)])
+    sidecar = sidecar_paths(photo)[0]
+    # Another tool adds its own region for Ann elsewhere (same name, not ours).
+    text = sidecar.read_text(encoding="utf-8").replace(  # the first Bag is the region list
+        "</rdf:Bag>",
+        '<rdf:li mwg-rs:Name="Ann" mwg-rs:Type="Face"><mwg-rs:Area stArea:x="0.5" stArea:y="0.8" stArea:w="0.1" '
+        'stArea:h="0.1" stArea:unit="normalized"/></rdf:li></rdf:Bag>', 1)
+    assert text != sidecar.read_text(encoding="utf-8")
+    sidecar.write_text(text, encoding="utf-8")
+    assert remove_app_regions(photo, ["Ann"]) == [sidecar]
+    regions = read_regions(photo)
+    assert [(r.name, r.by_app) for r in regions] == [("Bo", True), ("Ann", False)]
+    root = parse(sidecar)
+    people = [li.text for li in root.findall(".//Iptc4xmpExt:PersonInImage/rdf:Bag/rdf:li", NS)]
+    assert people == ["Ann", "Bo"]  # Ann is still in the photo (the other tool's region)
+    assert remove_app_regions(photo, ["Bo"]) == [sidecar]
+    people = [li.text for li in parse(sidecar).findall(".//Iptc4xmpExt:PersonInImage/rdf:Bag/rdf:li", NS)]
+    assert people == ["Ann"]
+    assert remove_app_regions(photo, ["Nobody"]) == []
+
+
+def test_item03_a_region_renamed_by_another_tool_is_no_longer_ours(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "renamed.jpg")
+    sidecar = write_regions(photo, [FaceRegion("Ann", 0.1, 0.1, 0.2, 0.2)])
+    assert [r.by_app for r in read_regions(photo)] == [True]
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace(">Ann<", ">Annie<"), encoding="utf-8")
+    assert [(r.name, r.by_app) for r in read_regions(photo)] == [("Annie", False)]
+
+
+# ---- item 7: linear parsing with a region cap, one summary line
+
+
+def test_item07_ten_thousand_regions_are_capped_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    photo = make_jpeg(tmp_path / "flood.jpg")
+    regions = [(f"Flood Name {i}", (i % 100) / 100 + 0.005, (i // 100) / 100 + 0.005, 0.01, 0.01)
+               for i in range(10_000)]
+    (tmp_path / "flood.jpg.xmp").write_text(_sidecar(_mwg(regions)), encoding="utf-8")
+    with caplog.at_level(logging.DEBUG, logger="faceorganizer"):
+        found = read_regions(photo)
+    assert len(found) == MAX_REGIONS
+    assert len(caplog.records) <= 2
+    assert any("9000" in r.getMessage() for r in caplog.records)
+    assert not any("Flood Name" in r.getMessage() for r in caplog.records)
+
+
+# ---- item 9: any encoding is decoded before the DOCTYPE check
+
+
+LAUGHS = ('<?xml version="1.0" encoding="{enc}"?><!DOCTYPE x [<!ENTITY a "Evil"><!ENTITY b "&a;&a;&a;&a;">]>'
+          '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+          '<rdf:Description rdf:about="" xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/" '
+          'xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"><mwg-rs:Regions rdf:parseType="Resource">'
+          '<mwg-rs:RegionList><rdf:Bag><rdf:li mwg-rs:Name="&b;" mwg-rs:Type="Face"><mwg-rs:Area stArea:x="0.5" '
+          'stArea:y="0.5" stArea:w="0.2" stArea:h="0.2" stArea:unit="normalized"/></rdf:li></rdf:Bag>'
+          "</mwg-rs:RegionList></mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
+                                      "utf-32-be", "latin-1"])
+def test_item09_no_encoding_slips_a_doctype_past_the_check(
+    tmp_path: Path, encoding: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    photo = make_jpeg(tmp_path / "enc.jpg")
+    sidecar = tmp_path / "enc.jpg.xmp"
+    declared = encoding.split("-l")[0].split("-b")[0] if encoding.startswith("utf") else encoding
+    sidecar.write_bytes(LAUGHS.format(enc=declared).encode(encoding))
+    with caplog.at_level(logging.WARNING, logger="faceorganizer.xmp"):
+        assert read_regions(photo) == []
+    assert any("DOCTYPE" in r.getMessage() for r in caplog.records)
+    # The same sidecar without its DTD is read in that encoding (so the refusal above is about the DTD).
+    plain = re.sub(r"<!DOCTYPE.*?\]>", "", LAUGHS.format(enc=declared)).replace("&b;", "Zoë Wide")
+    sidecar.write_bytes(plain.encode(encoding))
+    assert [r.name for r in read_regions(photo)] == ["Zoë Wide"]
+
+
+# ---- item 19: a writer killed mid-way leaves no hidden copy behind for good
+
+
+def test_item19_a_sigkilled_write_leaves_a_temp_that_the_next_write_sweeps(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "big.jpg", size=(1600, 1200))
+    script = (
+        "import os, signal, sys\n"
+        "from faceorganizer.xmp import FaceRegion, write_regions\n"
+        "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)  # die between write and rename\n"
+        "write_regions(sys.argv[1], [FaceRegion('Ann', 0.1, 0.1, 0.2, 0.2)], into_file=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(photo)], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and left[0].name.startswith(".big.jpg.") and left[0].stat().st_size > 10_000
+    # An older version's temp beside an existing photo goes too; an unrelated dot-file stays.
+    old = tmp_path / ".big.jpg.0a1b2c3d.tmp"
+    old.write_bytes(b"x")
+    other = tmp_path / ".notes.tmp"
+    other.write_bytes(b"keep")
+    write_regions(photo, [FaceRegion("Ann", 0.1, 0.1, 0.2, 0.2)], into_file=True)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == [".notes.tmp"]
+    assert [r.name for r in read_regions(photo)] == ["Ann"]
+
+
+def test_item19_a_live_writers_temp_is_left_alone(tmp_path: Path) -> None:
+    from faceorganizer.xmp import sweep_stale_temps
+
+    photo = make_jpeg(tmp_path / "busy.jpg")
+    live = tmp_path / f".busy.jpg.faceorganizer-{os.getppid()}-0123abcd.tmp"
+    live.write_bytes(b"in flight")
+    assert sweep_stale_temps(tmp_path) == 0
+    assert live.exists()
+    old = time.time() - 7200
+    os.utime(live, (old, old))
+    assert sweep_stale_temps(tmp_path) == 1  # over an hour old: stale whoever holds the pid now
+    assert photo.exists()
+
+
+# ---- item 21: names have a length limit; names are never logged
+
+
+def test_item21_sidecar_names_are_checked_and_never_logged(
+    tmp_path: Path, two_faces, caplog: pytest.LogCaptureFixture
+) -> None:
+    photo, boxes, size = two_faces
+    huge = "Q" * 1_000_000
+    # XML 1.0 cannot hold ESC even as a reference, but it can hold C1 controls (CSI, U+009B, starts an ANSI
+    # sequence on many terminals), DEL and bidi overrides.
+    regions = [_region_xml(boxes[0], size, huge), _region_xml(boxes[1], size, "Csi\x9b31m\x7fName\u202e"),
+               ("Secret Unmatched", 0.05, 0.05, 0.04, 0.04)]
+    sidecar_paths(photo)[0].write_text(_sidecar(_mwg(regions)), encoding="utf-8")
+    with caplog.at_level(logging.DEBUG, logger="faceorganizer"), Library.open(tmp_path / "lib") as lib:
+        _import(lib, photo.parent)
+        assert len(lib.faces()) == 2
+        assert [p.name for p in lib.people() if p.name] == []
+    messages = "\n".join(r.getMessage() for r in caplog.records)
+    assert "QQQQ" not in messages and "Csi" not in messages and "Secret" not in messages
+    assert "not valid names" in messages
+
+
+def test_item21_long_and_control_names_become_unnamed_regions(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "long.jpg")
+    body = _mwg([("Q" * 1_000_000, 0.2, 0.2, 0.1, 0.1), ("Fine", 0.6, 0.6, 0.1, 0.1),
+                 ("Tab\tWrapped\n Name", 0.8, 0.2, 0.1, 0.1)])
+    (tmp_path / "long.jpg.xmp").write_text(_sidecar(body), encoding="utf-8")
+    assert [r.name for r in read_regions(photo)] == [None, "Fine", "Tab Wrapped Name"]
+
+
+def test_item21_the_cli_log_holds_no_names_after_delete_face_data(tmp_path: Path, two_faces) -> None:
+    photo, boxes, size = two_faces
+    regions = [_region_xml(boxes[0], size, "Matched Person"), ("Unmatched Person", 0.05, 0.05, 0.04, 0.04)]
+    sidecar_paths(photo)[0].write_text(_sidecar(_mwg(regions)), encoding="utf-8")
+    logs = tmp_path / "logs"
+    env = {**os.environ, "FACEORGANIZER_LOG_DIR": str(logs)}
+    library = tmp_path / "cli-lib"
+    for args in (["import", str(photo.parent)], ["-v", "people"], ["delete-face-data", "--yes"]):
+        done = subprocess.run([sys.executable, "-m", "faceorganizer", "--library", str(library), *args],
+                              capture_output=True, text=True, timeout=600, env=env)
+        assert done.returncode == 0, done.stderr
+    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in logs.rglob("*.log*"))
+    assert "Unmatched Person" not in text and "Matched Person" not in text
+
+
+# ---- item 26: MWG regions take precedence over Microsoft ones
+
+
+def test_item26_mwg_regions_win_over_a_misplaced_microsoft_copy(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "both.jpg", orientation=6)
+    mp = ('<MP:RegionInfo rdf:parseType="Resource"><MPRI:Regions><rdf:Bag>'
+          '<rdf:li MPReg:PersonDisplayName="Ann" MPReg:Rectangle="0.60, 0.10, 0.1, 0.2"/>'
+          '<rdf:li MPReg:PersonDisplayName="Bo" MPReg:Rectangle="0.05, 0.70, 0.1, 0.2"/>'
+          "</rdf:Bag></MPRI:Regions></MP:RegionInfo>")
+    mwg = _mwg([("Ann", 0.2, 0.3, 0.2, 0.1), ("Bo", 0.7, 0.6, 0.2, 0.1)])
+    (tmp_path / "both.jpg.xmp").write_text(_sidecar(mwg + mp), encoding="utf-8")
+    found = read_regions(photo)
+    assert sorted(r.name for r in found) == ["Ann", "Bo"]
+    # Microsoft regions alone are still read.
+    (tmp_path / "both.jpg.xmp").write_text(_sidecar(mp), encoding="utf-8")
+    assert sorted(r.name for r in read_regions(photo)) == ["Ann", "Bo"]
+
+
+# ---- item 27: a region outside 0..1 is rejected, not clipped into a full-frame face
+
+
+@pytest.mark.parametrize("area", [(0.5, 0.5, 8, 8), (0.5, 0.5, 1.5, 0.2), (0.5, 0.5, 0, 0.2), (0.5, 0.5, -0.1, 0.2),
+                                  (3.0, 3.0, 0.2, 0.2), (1.05, 0.5, 0.2, 0.2)])
+def test_item27_regions_outside_the_image_are_rejected(tmp_path: Path, area: tuple) -> None:
+    photo = make_jpeg(tmp_path / "oob.jpg")
+    (tmp_path / "oob.jpg.xmp").write_text(_sidecar(_mwg([("Huge", *area), ("Fine", 0.5, 0.5, 0.2, 0.2)])),
+                                          encoding="utf-8")
+    assert [r.name for r in read_regions(photo)] == ["Fine"]
+
+
+def test_item27_a_small_overhang_is_clipped(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "edge.jpg")
+    (tmp_path / "edge.jpg.xmp").write_text(_sidecar(_mwg([("Edge", 0.95, 0.5, 0.2, 0.2)])), encoding="utf-8")
+    (region,) = read_regions(photo)
+    assert (region.x, region.y, region.w, region.h) == pytest.approx((0.85, 0.4, 0.15, 0.2))
+
+
+# ---- item 28: an orientation given only in the sidecar is honoured
+
+
+def test_item28_sidecar_orientation_rotates_the_regions(tmp_path: Path) -> None:
+    stored = np.zeros((100, 200, 3), dtype=np.uint8)
+    photo = tmp_path / "side.jpg"
+    Image.fromarray(stored).save(photo, "JPEG")  # no Exif at all
+    sidecar = tmp_path / "side.jpg.xmp"
+    body = "<tiff:Orientation>6</tiff:Orientation>" + _mwg([("Sq", 0.2, 0.4, 0.2, 0.4)])
+    sidecar.write_text(_sidecar(body), encoding="utf-8")
+    (region,) = read_regions(photo)
+    # Stored u 0.1..0.3, v 0.2..0.6; orientation 6 maps (u, v) to (1 - v, u).
+    assert (region.x, region.y, region.w, region.h) == pytest.approx((0.4, 0.1, 0.4, 0.2))
+    # The file's own Exif orientation, when present, wins over the sidecar's.
+    make_jpeg(photo, size=(200, 100), orientation=1)
+    (region,) = read_regions(photo)
+    assert (region.x, region.y, region.w, region.h) == pytest.approx((0.1, 0.2, 0.2, 0.4))
+
+
+def test_item28_a_sideways_photo_with_sidecar_orientation_gets_its_names(tmp_path: Path, two_faces) -> None:
+    from faceorganizer.xmp.orientation import reorient
+
+    photo, boxes, size = two_faces
+    w, h = size
+    sideways = tmp_path / "raw-like"
+    sideways.mkdir()
+    target = sideways / "turned.jpg"
+    with Image.open(photo) as im:
+        upright = ImageOps.exif_transpose(im).convert("RGB")
+    upright.transpose(Image.Transpose.ROTATE_90).save(target, "JPEG", quality=95)  # stored turned left, no Exif
+    names = []
+    for box, name in zip(boxes, ["Turned Left", "Turned Right"], strict=True):
+        x, y, bw, bh = box
+        stored = reorient(FaceRegion(name, x / w, y / h, bw / w, bh / h), 8)  # undo orientation 6
+        names.append((name, stored.x + stored.w / 2, stored.y + stored.h / 2, stored.w, stored.h))
+    body = "<tiff:Orientation>6</tiff:Orientation>" + _mwg(names)
+    sidecar_paths(target)[0].write_text(_sidecar(body), encoding="utf-8")
+    with Library.open(tmp_path / "lib") as lib:
+        _import(lib, sideways)
+        assert lib.db.execute("SELECT width, height FROM photos").fetchone() == (w, h)  # analysed upright
+        named = {p.name: p for p in lib.people() if p.name}
+        assert set(named) == {"Turned Left", "Turned Right"}
+        left = lib.faces("a.person_id = ?", [named["Turned Left"].id])[0]
+        assert abs(left.box[0] - boxes[0][0]) < 0.05 * w
