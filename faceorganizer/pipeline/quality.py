@@ -145,9 +145,10 @@ EMBEDDING_CENTRE = np.array([
 FACE_MIN_SCORE = 0.8
 #: Mean luma of the chip's face region: a (half-)black crop. LFW's darkest central face: 31.
 FACE_MIN_BRIGHTNESS = 25.0
-#: Variance of the Laplacian: a blurred fragment (σ = 2 px blur ≈ 8). 0.2 % of LFW central faces are below
-#: (tiny faces upsampled from 150-px photos), 18 % of its background faces.
-FACE_MIN_SHARPNESS = 8.0
+#: Variance of the Laplacian: a blurred fragment (a σ = 2 px blur brings a face to ≈ 8). The shared photos'
+#: blurred fragments score 3–6, their smallest annotated real faces (28–31 px) 7–8; under 0.1 % of LFW's
+#: central faces are below 6, 12 % of its background faces.
+FACE_MIN_SHARPNESS = 6.0
 #: Distance of the embedding from ``EMBEDDING_CENTRE`` (dlib space; see above).
 FACE_MIN_CENTRE_DISTANCE = 0.45
 
