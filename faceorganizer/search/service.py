@@ -28,7 +28,7 @@ from faceorganizer.errors import NoFaceError, NotFoundError
 from faceorganizer.search import codes as codes_mod
 from faceorganizer.search import ida
 from faceorganizer.search.index import FaceIndex, IndexCacheError, similarity_from_distance
-from faceorganizer.store import queries, transaction
+from faceorganizer.store import search as store
 
 log = logging.getLogger("faceorganizer.search")
 
@@ -36,6 +36,10 @@ INDEX_FILE = "index.bin"
 CANDIDATES = 200  # nearest faces re-scored per query (and filtered by people/attributes)
 CODEC_KEY = "codec"
 IDA_KEY = "ida_anchor_fingerprint"
+ANCHORS_PER_PERSON = 2
+"""IDA anchors: this many random faces of every person. On lfw_dev (``bench/bench_lfw.py``) person centroids
+lost to plain distances (rank-1 0.918 vs 0.924, mAP 0.913 vs 0.919); two faces per person won in three of
+three anchor draws (rank-1 0.928-0.931, mAP 0.924-0.925); one face per person in two of three."""
 
 
 @dataclass(frozen=True)
@@ -57,35 +61,57 @@ class SearchHit:
                 "person_name": self.person_name}
 
 
-def _model(db: sqlite_utils.Database) -> str | None:
-    from faceorganizer.people.grouping import current_model
-
-    return current_model(db)
-
-
 def store_fingerprint(db: sqlite_utils.Database) -> str:
     """Changes whenever faces of the current model are added, removed or re-embedded."""
-    model = _model(db)
-    row = db.execute("SELECT COUNT(*), MAX(id), TOTAL(id), TOTAL(length(embedding)) FROM faces "
-                     "WHERE embedding IS NOT NULL AND embed_model IS ?", [model]).fetchone()
-    return hashlib.blake2b(repr((model, *row)).encode(), digest_size=12).hexdigest()
+    return hashlib.blake2b(repr(store.faces_signature(db)).encode(), digest_size=12).hexdigest()
+
+
+@dataclass
+class _Densities:
+    """The calibration in memory: the calibrator and every library face's log density, by face id."""
+
+    key: str
+    calibrator: ida.IDACalibrator
+    ids: np.ndarray  # sorted face ids
+    log_density: np.ndarray
+
+    def of(self, face_ids: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(self.ids, face_ids), max(self.ids.size - 1, 0))
+        found = self.ids.size > 0 and (self.ids[at] == face_ids)
+        return np.where(found, self.log_density[at] if self.ids.size else 0.0, 0.0)
 
 
 class SearchService:
-    """Search over one library; holds the index cache. Thread-safe (one lock)."""
+    """Search over one library; holds the index cache. Thread-safe (one lock).
+
+    Everything a query needs beyond one candidate lookup is cached in memory and recomputed only when the
+    library changes (``store.change_stamp``, then the faces' and assignments' signatures): the index, the
+    store fingerprint, the IDA calibrator and the faces' densities. A query costs one index search, one
+    small SQL read of its candidates and a vectorised re-score.
+    """
 
     def __init__(self, db: sqlite_utils.Database, cache_dir: Path) -> None:
         self.db = db
         self.cache_dir = cache_dir
         self._index: FaceIndex | None = None
-        self._densities: dict[int, float] | None = None  # only when the store could not be written
         self._lock = threading.RLock()
+        self._stamp: tuple[int, int] | None = None
+        self._fingerprint: str | None = None
+        self._densities: _Densities | None = None
+        self._densities_stamp: tuple[int, int] | None = None
+
+    def _current_fingerprint(self) -> str:
+        stamp = store.change_stamp(self.db)
+        if self._fingerprint is None or stamp != self._stamp:
+            self._fingerprint = store_fingerprint(self.db)
+            self._stamp = store.change_stamp(self.db)
+        return self._fingerprint
 
     # ------------------------------------------------------------------ index
     def index(self) -> FaceIndex:
         """The current index: in memory, else from the cache file, else rebuilt from the store."""
         with self._lock:
-            fingerprint = store_fingerprint(self.db)
+            fingerprint = self._current_fingerprint()
             if self._index is not None and self._index.fingerprint == fingerprint:
                 return self._index
             path = self.cache_dir / INDEX_FILE
@@ -94,8 +120,7 @@ class SearchService:
                 return self._index
             except (IndexCacheError, OSError):
                 pass
-            ids, vectors = queries.embeddings(self.db, "f.embedding IS NOT NULL AND f.embed_model IS ?",
-                                              [_model(self.db)])
+            ids, vectors = store.model_embeddings(self.db)
             self._index = FaceIndex(ids, vectors, fingerprint=fingerprint)
             try:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -107,37 +132,51 @@ class SearchService:
 
     # ------------------------------------------------------------------ calibration
     def ensure_densities(self) -> ida.IDACalibrator | None:
-        """Anchor set (person centroids) and each face's cached log density; recomputed when people change."""
+        """The IDA calibrator and every face's log density (cached in ``faces.density`` and in memory).
+
+        Anchors: ``ANCHORS_PER_PERSON`` faces of each person (named or automatic). Recomputed only when faces
+        or people change — once per library change, never per query.
+        """
         with self._lock:
-            ids, vectors = queries.embeddings(self.db, "f.embedding IS NOT NULL AND f.embed_model IS ?",
-                                              [_model(self.db)])
-            if not len(ids):
-                return None
-            person = dict(self.db.execute("SELECT face_id, person_id FROM assignments").fetchall())
-            labels = np.array([person.get(int(f), -1) for f in ids], np.int64)
-            anchors, anchor_labels = ida.select_anchors(vectors, labels, centroids=True)
-            if len(anchors) < 2:
-                return None
-            calibrator = ida.IDACalibrator(anchors, anchor_labels)
-            # τ and k are part of the key: densities cached under other parameters are recomputed.
-            params = f"{calibrator.tau}:{calibrator.k}".encode()
-            fp = hashlib.blake2b(anchors.tobytes() + ids.tobytes() + params, digest_size=12).hexdigest()
-            stored = list(self.db.query("SELECT value FROM kv WHERE key = ?", [IDA_KEY]))
-            if not stored or stored[0]["value"] != fp or self.db.execute(
-                    "SELECT COUNT(*) FROM faces WHERE embedding IS NOT NULL AND density IS NULL").fetchone()[0]:
-                dens = calibrator.log_densities(vectors, labels)
-                try:
-                    with transaction(self.db):
-                        self.db.conn.executemany("UPDATE faces SET density = ? WHERE id = ?",
-                                                 [(float(d), int(f)) for d, f in zip(dens, ids)])
-                        self.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [IDA_KEY, fp])
-                    self._densities = None
-                except sqlite3.OperationalError as exc:
-                    # A full disk or a read-only library: the densities are a cache, search keeps them in
-                    # memory and still answers (issue 15 item 14: search must not need to write).
-                    log.warning("cannot cache face densities (%s); using them from memory", exc)
-                    self._densities = {int(f): float(d) for d, f in zip(dens, ids)}
-            return calibrator
+            cached = self._cached_densities()
+            return cached.calibrator if cached is not None else None
+
+    def _cached_densities(self) -> _Densities | None:
+        stamp = store.change_stamp(self.db)
+        if self._densities is not None and stamp == self._densities_stamp:
+            return self._densities
+        key = self._current_fingerprint() + repr(store.assignments_signature(self.db))
+        if self._densities is not None and self._densities.key == key:
+            self._densities_stamp = stamp
+            return self._densities
+        ids, vectors = store.model_embeddings(self.db)
+        if not len(ids):
+            return None
+        person = store.person_of_faces(self.db)
+        labels = np.array([person.get(int(f), -1) for f in ids], np.int64)
+        anchors, anchor_labels = ida.select_anchors(vectors, labels, per_person=ANCHORS_PER_PERSON)
+        if len(anchors) < 2:
+            self._densities, self._densities_stamp = None, stamp
+            return None
+        calibrator = ida.IDACalibrator(anchors, anchor_labels)
+        # τ, k and the anchor rule are part of the key: densities cached under others are recomputed.
+        params = f"{calibrator.tau}:{calibrator.k}:faces{ANCHORS_PER_PERSON}".encode()
+        fp = hashlib.blake2b(anchors.tobytes() + ids.tobytes() + params, digest_size=12).hexdigest()
+        if store.kv_get(self.db, IDA_KEY) != fp or store.missing_densities(self.db):
+            dens = calibrator.log_densities(vectors, labels)
+            try:
+                store.write_densities(self.db, ids, dens, IDA_KEY, fp)
+            except sqlite3.OperationalError as exc:
+                # A full disk or a read-only library: the densities are a cache, search keeps them in
+                # memory and still answers (issue 15 item 14: search must not need to write).
+                log.warning("cannot cache face densities (%s); using them from memory", exc)
+        else:
+            stored = store.densities(self.db)
+            dens = np.array([stored.get(int(f), 0.0) for f in ids], np.float32)
+        order = np.argsort(ids)
+        self._densities = _Densities(key, calibrator, ids[order], np.asarray(dens, np.float64)[order])
+        self._densities_stamp = store.change_stamp(self.db)
+        return self._densities
 
     # ------------------------------------------------------------------ queries
     def search_vector(self, vector: np.ndarray, *, top: int = 50, threshold: float | None = 0.6,
@@ -147,61 +186,54 @@ class SearchService:
         index = self.index()
         if not len(index):
             return []
+        vector = np.asarray(vector, np.float32).ravel()
         k = min(len(index), max(CANDIDATES, top * 4) + 1)
-        found_ids, dist = index.search(np.asarray(vector, np.float32)[None], k)
-        pairs = [(int(f), float(d)) for f, d in zip(found_ids[0], dist[0])
-                 if f >= 0 and f != exclude_face and (threshold is None or d <= threshold)]
-        if not pairs:
+        found_ids, dist = index.search(vector[None], k)
+        keep = (found_ids[0] >= 0) & (found_ids[0] != (exclude_face if exclude_face is not None else -1))
+        if threshold is not None:
+            keep &= dist[0] <= threshold
+        cand, cand_d = found_ids[0][keep], dist[0][keep].astype(np.float64)
+        if not cand.size:
             return []
-        ids = [f for f, _ in pairs]
-        marks = ",".join("?" for _ in ids)
-        clause = f"f.id IN ({marks})" + (f" AND ({where})" if where else "")
-        rows = {r["id"]: r for r in self.db.query(
-            "SELECT f.id, f.photo_id, p.path, f.density, f.embedding, a.person_id, pe.name FROM faces f "
-            "JOIN photos p ON p.id = f.photo_id LEFT JOIN assignments a ON a.face_id = f.id "
-            f"LEFT JOIN people pe ON pe.id = a.person_id WHERE {clause}", [*ids, *params])}
-        pairs = [(f, d) for f, d in pairs if f in rows]
-        scores: dict[int, float] = {}
-        if calibrated and pairs:
-            calibrator = self.ensure_densities()
-            if calibrator is not None:
-                mem = self._densities
-                dens = np.array([(mem.get(f, 0.0) if mem is not None else rows[f]["density"]) or 0.0
-                                 for f, _ in pairs], np.float64)
-                qd = query_density if query_density is not None else float(
-                    calibrator.log_densities(np.asarray(vector, np.float32)[None])[0])
-                vecs = np.frombuffer(b"".join(rows[f]["embedding"] for f, _ in pairs), np.float32).reshape(
-                    len(pairs), -1)
-                cal = ida.calibrated_scores(vector, qd, vecs, dens)
-                scores = {f: float(c) for (f, _), c in zip(pairs, cal)}
-                pairs.sort(key=lambda p: -scores[p[0]])
+        rows = store.candidate_rows(self.db, cand.tolist(), where, params)
+        if where:
+            ok = np.array([int(f) in rows for f in cand], bool)
+            cand, cand_d = cand[ok], cand_d[ok]
+        scores = None
+        if calibrated and cand.size:
+            with self._lock:
+                cached = self._cached_densities()
+            if cached is not None:
+                if query_density is None:
+                    known = exclude_face is not None and exclude_face in cached.ids
+                    query_density = (float(cached.of(np.array([exclude_face]))[0]) if known else
+                                     float(cached.calibrator.log_densities(vector[None])[0]))
+                scores = ida.calibrated_scores(vector, query_density, index.vectors(cand), cached.of(cand))
+                order = np.argsort(-scores, kind="stable")
+                cand, cand_d, scores = cand[order], cand_d[order], scores[order]
+        cand, cand_d = cand[:top], cand_d[:top]
+        display = similarity_from_distance(cand_d)
         hits = []
-        for f, d in pairs[:top]:
+        for t, (f, d) in enumerate(zip(cand.tolist(), cand_d.tolist())):
             r = rows[f]
             hits.append(SearchHit(f, r["photo_id"], r["path"], r["person_id"], r["name"], d,
-                                  float(similarity_from_distance(np.array([d]))[0]), scores.get(f)))
+                                  float(display[t]), None if scores is None else float(scores[t])))
         return hits
 
     def face_vector(self, face_id: int) -> np.ndarray:
-        row = self.db.execute("SELECT embedding FROM faces WHERE id = ?", [face_id]).fetchone()
-        if row is None or row[0] is None:
+        blob = store.embedding_of(self.db, face_id)
+        if blob is None:
             raise NotFoundError(f"no embedded face with id {face_id}")
-        return np.frombuffer(row[0], np.float32).copy()
+        return np.frombuffer(blob, np.float32).copy()
 
     # ------------------------------------------------------------------ people combinations
     def photos_with_people(self, with_people: list[int], without_people: list[int] = ()) -> list[int]:
         """Photo ids showing every person in ``with_people`` and none in ``without_people``."""
         if not with_people:
             raise NotFoundError("name at least one person to find photos of")
-        sql = ["SELECT f.photo_id FROM faces f JOIN assignments a ON a.face_id = f.id WHERE a.person_id IN "
-               f"({','.join('?' for _ in with_people)}) GROUP BY f.photo_id "
-               "HAVING COUNT(DISTINCT a.person_id) = ?"]
-        params: list[Any] = [*with_people, len(set(with_people))]
-        rows = [r[0] for r in self.db.execute(sql[0], params).fetchall()]
+        rows = store.photos_with_all(self.db, list(with_people))
         if without_people:
-            banned = {r[0] for r in self.db.execute(
-                "SELECT DISTINCT f.photo_id FROM faces f JOIN assignments a ON a.face_id = f.id WHERE "
-                f"a.person_id IN ({','.join('?' for _ in without_people)})", list(without_people)).fetchall()}
+            banned = store.photos_with_any(self.db, list(without_people))
             rows = [p for p in rows if p not in banned]
         return sorted(rows)
 
@@ -209,16 +241,15 @@ class SearchService:
     def ensure_codes(self, *, refit_growth: float = 2.0) -> int:
         """Fit the 32-bit codec when missing (or the library grew ``refit_growth``×), encode uncoded faces."""
         with self._lock:
-            ids, vectors = queries.embeddings(self.db, "f.embedding IS NOT NULL AND f.embed_model IS ?",
-                                              [_model(self.db)])
+            ids, vectors = store.model_embeddings(self.db)
             if len(ids) < 32:
                 return 0  # too few faces to fit 16 quantile levels per dimension
-            stored = list(self.db.query("SELECT value FROM kv WHERE key = ?", [CODEC_KEY]))
+            stored = store.kv_get(self.db, CODEC_KEY)
             codec = None
             fitted_on = 0
             if stored:
                 try:
-                    count, _, blob = stored[0]["value"].partition(":")
+                    count, _, blob = stored.partition(":")
                     fitted_on = int(count)
                     codec = codes_mod.codec_from_bytes(base64.b64decode(blob, validate=True))
                 except ValueError as exc:  # a damaged stored codec is a cache: refit it
@@ -226,31 +257,27 @@ class SearchService:
                     codec, fitted_on = None, 0
             refit = codec is None or len(ids) >= refit_growth * max(fitted_on, 1)
             if refit:
-                person = dict(self.db.execute("SELECT face_id, person_id FROM assignments").fetchall())
+                person = store.person_of_faces(self.db)
                 labels = np.array([person.get(int(f), -1) for f in ids], np.int64)
                 codec = codes_mod.fit_codec(vectors, labels).codec
                 value = f"{len(ids)}:{base64.b64encode(codec.to_bytes()).decode()}"
                 todo = np.ones(len(ids), bool)
             else:
-                have = dict(self.db.execute("SELECT id, code FROM faces WHERE code IS NOT NULL").fetchall())
+                have = store.coded_faces(self.db)
                 todo = np.array([int(f) not in have for f in ids], bool)
             if not todo.any():
                 return 0
             new_codes = codec.encode(vectors[todo])
-            with transaction(self.db):
-                if refit:
-                    self.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [CODEC_KEY, value])
-                self.db.conn.executemany("UPDATE faces SET code = ?, code_model = ? WHERE id = ?",
-                                         [(int(c), type(codec).__name__, int(f))
-                                          for c, f in zip(new_codes, ids[todo])])
+            store.write_codes(self.db, [(int(c), type(codec).__name__, int(f)) for c, f in zip(new_codes, ids[todo])],
+                              CODEC_KEY if refit else None, value if refit else None)
             return int(todo.sum())
 
     def codec(self) -> Any:
-        stored = list(self.db.query("SELECT value FROM kv WHERE key = ?", [CODEC_KEY]))
+        stored = store.kv_get(self.db, CODEC_KEY)
         if not stored:
             return None
         try:
-            return codes_mod.codec_from_bytes(base64.b64decode(stored[0]["value"].partition(":")[2], validate=True))
+            return codes_mod.codec_from_bytes(base64.b64decode(stored.partition(":")[2], validate=True))
         except ValueError as exc:
             log.warning("stored face codec is damaged (%s); it is refitted on the next import", exc)
             return None
