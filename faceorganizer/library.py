@@ -213,16 +213,19 @@ class Library:
 
     # ----------------------------------------------------------------- jobs
     def import_job(self, roots: list[str], *, cancel: threading.Event | None = None,
-                   workers: int | None = None) -> ImportJob:
+                   workers: int | None = None, engine: Any = None) -> ImportJob:
         """A job importing ``roots`` (folders or photos); iterate ``job.run()`` for progress ticks.
 
         The job writes through its own connection, so the GUI can keep reading while it runs; after the last
-        photo new faces are grouped (assigned to people or grouped among themselves).
+        photo new faces are grouped (assigned to people or grouped among themselves). ``engine`` runs the
+        per-photo analysis elsewhere: ``scan.ray_engine.RayEngine`` (a Ray cluster) or
+        ``pipeline.batched.BatchedEngine`` (batched on this machine's accelerator); None: local processes.
         """
         from faceorganizer.scan.importer import ImportJob
 
         return ImportJob(roots, writer=self.connect_writer, analyzer=lambda: self.analyzer, settings=self.settings,
-                         after=self._regroup_steps(recluster=False), cancel=cancel, workers=workers)
+                         after=self._regroup_steps(recluster=False), cancel=cancel, workers=workers,
+                         engine=engine)
 
     def _regroup_steps(self, *, recluster: bool) -> list[tuple[str, Any]]:
         """What a job runs on its writer after changing faces: group them into people, refresh face codes."""

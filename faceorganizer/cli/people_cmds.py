@@ -7,11 +7,32 @@ import sys
 import threading
 
 from faceorganizer.cli.common import command, emit, open_library, table
+from faceorganizer.errors import FaceOrganizerError
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="folders or photos to import")
     p.add_argument("--workers", type=int, default=None, help="analysis processes (default: one per core)")
+    p.add_argument("--engine", choices=("local", "ray", "batched"), default="local",
+                   help="where photos are analysed: local processes, a Ray cluster (README: Ray; needs shared "
+                        "storage), or batched on this machine's GPU")
+    p.add_argument("--address", default=None, help="Ray cluster address for --engine ray (default: a local Ray)")
+
+
+def _engine(args: argparse.Namespace) -> object | None:
+    """The analysis engine ``--engine`` names; None for local processes."""
+    if args.engine == "ray":
+        from faceorganizer.scan.ray_engine import RayEngine, require_ray
+
+        require_ray()  # before opening the library: without Ray, say how to install it
+        return RayEngine(address=args.address)
+    if args.address:
+        raise FaceOrganizerError("--address is for --engine ray")
+    if args.engine == "batched":
+        from faceorganizer.pipeline.batched import BatchedEngine
+
+        return BatchedEngine()
+    return None
 
 
 def _bar(progress) -> str:
@@ -26,8 +47,9 @@ def _bar(progress) -> str:
 @command("import", "import folders or photos (incremental: unchanged files cost nothing)", _import_args)
 def import_(args: argparse.Namespace) -> int:
     cancel = threading.Event()
+    engine = _engine(args)
     with open_library(args) as lib:
-        job = lib.import_job(args.paths, cancel=cancel, workers=args.workers)
+        job = lib.import_job(args.paths, cancel=cancel, workers=args.workers, engine=engine)
         progress = None
         show = not args.json and sys.stderr.isatty()
         try:

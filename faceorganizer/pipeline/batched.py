@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -291,6 +291,7 @@ class BatchedEngine:
     batch: int = BATCH_PHOTOS
     backend: str | None = None
     device: str | None = None
+    on_start: Callable[[BatchedPool], None] | None = field(default=None, compare=False)
 
     def start(self, settings: dict[str, Any], roots: Sequence[str]) -> BatchedPool:
         """Load the models (detector on the accelerator) and start the decoders and the owner thread."""
@@ -301,8 +302,10 @@ class BatchedEngine:
         analyzer.detector = FaceDetector(min_face_size=s.min_face_size, max_side=DETECT_SIDE,
                                          preference=self.backend or s.backend, device=self.device or s.device)
         analyzer.detector.load()
-        return BatchedPool(analyzer, decoders=self.decoders or max(1, (os.cpu_count() or 2) - 1),
-                           batch=self.batch)
+        pool = BatchedPool(analyzer, decoders=self.decoders or max(1, (os.cpu_count() or 2) - 1), batch=self.batch)
+        if self.on_start is not None:
+            self.on_start(pool)
+        return pool
 
 
 class BatchedPool:

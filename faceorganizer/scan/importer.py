@@ -99,8 +99,9 @@ class ImportJob:
 
     def __init__(self, roots: Sequence[str | os.PathLike[str]], *, writer: Callable[[], sqlite_utils.Database],
                  analyzer: Callable[[], FaceAnalyzer], settings: Settings, after: Sequence[AfterStep] = (),
-                 cancel: threading.Event | None = None, workers: int | None = None) -> None:
+                 cancel: threading.Event | None = None, workers: int | None = None, engine: Any = None) -> None:
         self.roots = [os.path.abspath(os.fspath(r)) for r in roots]
+        self.engine = engine  # None: local processes; else ray_engine.RayEngine or pipeline.batched.BatchedEngine
         self.open_writer = writer
         self.get_analyzer = analyzer
         self.settings = settings
@@ -242,12 +243,14 @@ class ImportJob:
     # ------------------------------------------------------------------ analysis
     def _process_todo(self, db: sqlite_utils.Database, tables: ScanTables, root_ids: dict[str, int]
                       ) -> Iterator[ImportProgress]:
-        inline = self.progress.photos_total <= INLINE_LIMIT or self.workers <= 1
+        inline = self.engine is None and (self.progress.photos_total <= INLINE_LIMIT or self.workers <= 1)
         pool: ProcessPoolExecutor | None = None
         analyzer: FaceAnalyzer | None = None
         if self.recognition:
             analyzer = self.get_analyzer()
-            if inline:
+            if self.engine is not None:  # decode/detect/align/attributes elsewhere; embed and store stay here
+                pool = self.engine.start(asdict(self.settings), self.roots)
+            elif inline:
                 set_analyzer(analyzer)
             else:
                 pool = ProcessPoolExecutor(max_workers=self.workers,
@@ -257,7 +260,7 @@ class ImportJob:
         # Each in-flight item is (file, digest, stage, future): stage "hash" yields the content hash, stage
         # "analyze" the worker's result. Items are consumed in order, so photos are written in discovery order.
         in_flight: deque[tuple[QueuedFile, str, str, Future[Any]]] = deque()
-        max_in_flight = max(4, self.workers * 3)
+        max_in_flight = max(4, getattr(pool, "workers", self.workers) * 3)
         pending_write: list[tuple[QueuedFile, str, WorkerResult]] = []
         last_write = time.perf_counter()
         self._analysed_t0 = time.perf_counter()

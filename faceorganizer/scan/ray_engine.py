@@ -152,8 +152,16 @@ class RayAnalysisPool:
 
     def _check_roots(self, roots: list[str]) -> None:
         ray = self._ray
-        answers = ray.get([a.unreadable.remote(roots) for a in self.actors], timeout=START_TIMEOUT)
-        where = ray.get([a.where.remote() for a in self.actors], timeout=START_TIMEOUT)
+        try:
+            answers = ray.get([a.unreadable.remote(roots) for a in self.actors], timeout=START_TIMEOUT)
+            where = ray.get([a.where.remote() for a in self.actors], timeout=START_TIMEOUT)
+        except ray.exceptions.GetTimeoutError:
+            raise RayUnavailableError(f"the Ray workers did not start within {START_TIMEOUT:.0f} s: the cluster "
+                                      "lacks the CPUs or GPUs asked for, or its nodes cannot import "
+                                      "faceorganizer") from None
+        except ray.exceptions.RayError as exc:
+            first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            raise RayUnavailableError(f"the Ray workers failed to start: {first}") from None
         for (host, _pid), bad in zip(where, answers):
             if bad:
                 raise WorkerCannotReadError(
