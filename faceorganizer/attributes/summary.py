@@ -33,6 +33,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from faceorganizer.attributes.brackets import (
     BRACKET_NAMES, EXPRESSIONS, GENDER_THRESHOLD, POSES, SMILE_THRESHOLD, bracket_label, bracket_of)
+from faceorganizer.store import attributes as attr_store
 
 __all__ = ["Bar", "ChartSection", "Eigenfaces", "GroupSummary", "summary_data", "compute_eigenfaces",
            "render_summary", "render_chart", "render_eigenfaces", "render_age_over_time"]
@@ -112,15 +113,7 @@ class GroupSummary:
 
 # ------------------------------------------------------------------------------------------------ data
 def _rows(db: sqlite_utils.Database, face_ids: Sequence[int], columns: str) -> list[dict]:
-    ids = sorted({int(f) for f in face_ids})
-    out: list[dict] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" for _ in chunk)
-        out += list(db.query(f"SELECT {columns} FROM faces f JOIN photos p ON p.id = f.photo_id "
-                             f"LEFT JOIN face_chips c ON c.face_id = f.id "
-                             f"WHERE f.id IN ({marks}) ORDER BY f.id", chunk))
-    return out
+    return attr_store.summary_rows(db, face_ids, columns)
 
 
 def _count_section(title: str, labels: Sequence[str], values: Sequence[str | None],
@@ -131,16 +124,7 @@ def _count_section(title: str, labels: Sequence[str], values: Sequence[str | Non
 
 
 def _taught_sections(db: sqlite_utils.Database, face_ids: Sequence[int]) -> list[ChartSection]:
-    ids = sorted({int(f) for f in face_ids})
-    counts: dict[str, list[int]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" for _ in chunk)
-        for r in db.query(f"SELECT name, SUM(value) AS yes, COUNT(*) AS n FROM user_attributes "
-                          f"WHERE face_id IN ({marks}) GROUP BY name", chunk):
-            c = counts.setdefault(r["name"], [0, 0])
-            c[0] += int(r["yes"] or 0)
-            c[1] += int(r["n"])
+    counts = attr_store.taught_counts_of_faces(db, face_ids)
     if not counts:
         return []
     bars = [Bar(name, yes, n) for name, (yes, n) in sorted(counts.items())]

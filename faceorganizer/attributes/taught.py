@@ -33,8 +33,10 @@ from numpy.typing import NDArray
 from faceorganizer.attributes import NotEnoughFacesError
 from faceorganizer.attributes.filters import normalise_tag_name
 from faceorganizer.errors import InvalidEditError, NotFoundError
+from faceorganizer.store import attributes as attr_store
 from faceorganizer.store import queries
 from faceorganizer.store.db import transaction
+from faceorganizer.store.people import existing_faces
 from faceorganizer.store.journal import record_edit
 
 __all__ = ["TaughtAttribute", "attribute_names", "tag", "untag", "predict", "attribute_probability",
@@ -67,15 +69,7 @@ class TaughtAttribute:
 
 def attribute_names(db: sqlite_utils.Database) -> list[TaughtAttribute]:
     """Every taught attribute of the library, by name."""
-    rows = db.query(
-        """
-        SELECT name,
-               SUM(origin = 'user' AND value = 1) AS uy, SUM(origin = 'user' AND value = 0) AS un,
-               SUM(origin = 'predicted' AND value = 1) AS py, SUM(origin = 'predicted' AND value = 0) AS pn
-        FROM user_attributes GROUP BY name ORDER BY name
-        """)
-    return [TaughtAttribute(r["name"], int(r["uy"] or 0), int(r["un"] or 0), int(r["py"] or 0),
-                            int(r["pn"] or 0)) for r in rows]
+    return [TaughtAttribute(*row) for row in attr_store.taught_counts(db)]
 
 
 def _checked_name(name: str) -> str:
@@ -91,11 +85,7 @@ def _checked_faces(db: sqlite_utils.Database, face_ids: Sequence[int]) -> list[i
     ids = sorted({int(f) for f in face_ids})
     if not ids:
         raise InvalidEditError("no faces given")
-    found: set[int] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" for _ in chunk)
-        found |= {r["id"] for r in db.query(f"SELECT id FROM faces WHERE id IN ({marks})", chunk)}
+    found = existing_faces(db, ids)
     missing = [f for f in ids if f not in found]
     if missing:
         raise NotFoundError(f"no face with id {missing[0]}")
@@ -125,9 +115,7 @@ def untag(db: sqlite_utils.Database, face_ids: Sequence[int], name: str) -> int:
     removed = 0
     with record_edit(db, "untag", f"clear {attr} on {len(ids)} face{'s' * (len(ids) != 1)}") as edit:
         for face_id in ids:
-            row = list(db.query("SELECT origin FROM user_attributes WHERE face_id = ? AND name = ?",
-                                [face_id, attr]))
-            if row and row[0]["origin"] == "user":
+            if attr_store.origin_of(db, face_id, attr) == "user":
                 edit.delete("user_attributes", {"face_id": face_id, "name": attr})
                 removed += 1
     return removed
@@ -213,15 +201,9 @@ def attribute_probability(
 
 def _codes_of(db: sqlite_utils.Database, ids: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.bool_]]:
     """Codes of the faces (in ``ids`` order) from the library's current code model; others count as none."""
-    model_rows = list(db.query("SELECT code_model, COUNT(*) AS n FROM faces WHERE code IS NOT NULL "
-                               "GROUP BY code_model ORDER BY n DESC LIMIT 1"))
     codes = np.zeros(ids.size, np.uint32)
     has = np.zeros(ids.size, bool)
-    if not model_rows:
-        return codes, has
-    model = model_rows[0]["code_model"]
-    by_id = {r["id"]: r["code"] for r in db.query(
-        "SELECT id, code FROM faces WHERE code IS NOT NULL AND code_model IS ?", [model])}
+    by_id = attr_store.current_codes(db)
     for i, face_id in enumerate(ids.tolist()):
         code = by_id.get(face_id)
         if code is not None:
@@ -237,8 +219,7 @@ def predict(db: sqlite_utils.Database, name: str, *, k: int = DEFAULT_K) -> int:
     Raises :class:`NotEnoughFacesError` unless the user tagged at least one face yes and one no.
     """
     attr = _checked_name(name)
-    taught = {r["face_id"]: bool(r["value"]) for r in db.query(
-        "SELECT face_id, value FROM user_attributes WHERE name = ? AND origin = 'user'", [attr])}
+    taught = attr_store.user_values(db, attr)
     ids, emb = queries.embeddings(db)
     is_taught = np.fromiter((i in taught for i in ids.tolist()), bool, ids.size)
     train_y = np.fromiter((taught.get(i, False) for i in ids[is_taught].tolist()), bool, int(is_taught.sum()))
@@ -258,10 +239,7 @@ def predict(db: sqlite_utils.Database, name: str, *, k: int = DEFAULT_K) -> int:
     rows = [(int(f), attr, int(v), float(round(c, 4)))
             for f, v, c in zip(ids[query].tolist(), value.tolist(), confidence.tolist())]
     with transaction(db):
-        db.execute("DELETE FROM user_attributes WHERE name = ? AND origin = 'predicted'", [attr])
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO user_attributes (face_id, name, value, origin, confidence) "
-            "VALUES (?, ?, ?, 'predicted', ?)", rows)
+        attr_store.replace_predictions(db, attr, rows)
     log.info("predicted %s on %d faces (%d yes) from %d taught (%d with codes)", attr, len(rows),
              int(value.sum()), train_y.size, int(has_code[is_taught].sum()))
     return len(rows)

@@ -4,27 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-import sqlite_utils
-
 from faceorganizer.cli.common import command, emit, open_library, table
 from faceorganizer.errors import InvalidEditError, NotFoundError
-
-
-def _faces_where(db: sqlite_utils.Database, where: str | None) -> list[int]:
-    from faceorganizer.attributes.filters import compile_filter
-
-    clause, params = compile_filter(where or "")
-    return [r["id"] for r in db.query(
-        f"SELECT f.id FROM faces f JOIN photos p ON p.id = f.photo_id WHERE {clause} ORDER BY f.id", params)]
-
-
-def _person(db: sqlite_utils.Database, ref: str) -> dict:
-    rows = list(db.query("SELECT id, name FROM people WHERE id = ?", [int(ref)])) if ref.isdigit() else []
-    if not rows:
-        rows = list(db.query("SELECT id, name FROM people WHERE name = ? COLLATE NOCASE ORDER BY id", [ref]))
-    if not rows:
-        raise NotFoundError(f"no person {ref!r} (give a person id or name; see `faceorganizer people`)")
-    return rows[0]
+from faceorganizer.library import Library
 
 
 # ----------------------------------------------------------------------------------------- summary
@@ -39,22 +21,19 @@ def _summary_args(p: argparse.ArgumentParser) -> None:
 @command("summary", "summarise a person or any set of faces: attribute chart, eigenfaces, age over time",
          _summary_args)
 def summary(args: argparse.Namespace) -> int:
-    from faceorganizer.attributes.summary import render_summary
-
     if args.person is None and not args.where:
         raise InvalidEditError("give a person or --where (e.g. summary 3 --out DIR, summary --where smiling ...)")
-    with open_library(args) as lib, lib.locked() as db:
-        ids = _faces_where(db, args.where)
+    with open_library(args) as lib:
+        ids = lib.faces_where(args.where)
         title = "Faces" if not args.where else f"Faces where {args.where}"
         if args.person is not None:
-            person = _person(db, args.person)
-            mine = {r["face_id"] for r in db.query("SELECT face_id FROM assignments WHERE person_id = ?",
-                                                   [person["id"]])}
+            person_id, name = lib.find_person(args.person)
+            mine = set(lib.face_ids_of_person(person_id))
             ids = [i for i in ids if i in mine]
-            title = person["name"] or f"Person {person['id']}"
+            title = name or f"Person {person_id}"
         if not ids:
             raise NotFoundError("no faces to summarise")
-        paths = render_summary(db, ids, args.out, title=title, colour=args.colour)
+        paths = lib.summary(ids, args.out, title=title, colour=args.colour)
     data = {"faces": len(ids), "files": {k: str(v) for k, v in paths.items()}}
     emit(args, data, "\n".join([f"Summary of {len(ids)} faces:"] + [f"  {v}" for v in data["files"].values()]))
     return 0
@@ -71,14 +50,12 @@ def _tag_args(p: argparse.ArgumentParser) -> None:
 
 @command("tag", "teach an attribute on faces (yes, or --no); undo with `undo`", _tag_args)
 def tag(args: argparse.Namespace) -> int:
-    from faceorganizer.attributes import taught
-
-    with open_library(args) as lib, lib.locked() as db:
+    with open_library(args) as lib:
         if args.clear:
-            n = taught.untag(db, args.faces, args.attr)
+            n = lib.untag(args.faces, args.attr)
             text = f"Cleared {args.attr} on {n} face(s)"
         else:
-            n = taught.tag(db, args.faces, args.attr, value=not args.no)
+            n = lib.tag(args.faces, args.attr, value=not args.no)
             text = f"Tagged {n} face(s) {'not ' if args.no else ''}{args.attr}"
     emit(args, {"attribute": args.attr, "faces": n, "value": None if args.clear else not args.no}, text)
     return 0
@@ -92,11 +69,9 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
 @command("predict-attr", "predict a taught attribute for every other face (filter with tag:NAME)",
          _predict_args)
 def predict_attr(args: argparse.Namespace) -> int:
-    from faceorganizer.attributes import taught
-
-    with open_library(args) as lib, lib.locked() as db:
-        n = taught.predict(db, args.name, **({"k": args.k} if args.k else {}))
-        counts = next((a for a in taught.attribute_names(db) if a.name == args.name.strip().lower()), None)
+    with open_library(args) as lib:
+        n = lib.predict_attribute(args.name, **({"k": args.k} if args.k else {}))
+        counts = next((a for a in lib.taught_attributes() if a.name == args.name.strip().lower()), None)
     data = {"attribute": args.name, "predicted": n, **(counts.to_json() if counts else {})}
     text = f"Predicted {args.name} on {n} faces"
     if counts:
@@ -108,10 +83,8 @@ def predict_attr(args: argparse.Namespace) -> int:
 
 @command("attributes", "list taught attributes with their taught and predicted counts")
 def attributes(args: argparse.Namespace) -> int:
-    from faceorganizer.attributes import taught
-
-    with open_library(args) as lib, lib.locked() as db:
-        rows = taught.attribute_names(db)
+    with open_library(args) as lib:
+        rows = lib.taught_attributes()
     emit(args, [r.to_json() for r in rows], lambda: table(
         [[r.name, r.user_yes, r.user_no, r.predicted_yes, r.predicted_no] for r in rows],
         ["attribute", "taught yes", "taught no", "predicted yes", "predicted no"]))
@@ -120,13 +93,12 @@ def attributes(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------------------- clustering
 def _cluster_args(p: argparse.ArgumentParser) -> None:
-    from faceorganizer.attributes.grouping import ATTRIBUTE_FEATURES, DEFAULT_FEATURES
-
+    features, defaults, methods = Library.attribute_choices()
     p.add_argument("--n", type=int, default=4, help="number of groups (k-means, agglomerative); default 4")
-    p.add_argument("--attrs", default=",".join(DEFAULT_FEATURES),
-                   help=f"comma-separated attributes from: {', '.join(ATTRIBUTE_FEATURES)}")
+    p.add_argument("--attrs", default=",".join(defaults),
+                   help=f"comma-separated attributes from: {', '.join(features)}")
     p.add_argument("--weights", help="comma-separated weights, one per attribute (default all 1)")
-    p.add_argument("--method", default="all", choices=["all", "kmeans", "agglomerative", "dbscan"])
+    p.add_argument("--method", default="all", choices=["all", *methods])
     p.add_argument("--eps", type=float, default=None, help="DBSCAN radius (default: the k-distance knee)")
     p.add_argument("--min-samples", type=int, default=None, help="DBSCAN core size (default 2 × attributes)")
     p.add_argument("--where", help="only faces matching this filter")
@@ -136,8 +108,6 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
 @command("attr-cluster", "group faces by attributes (k-means, agglomerative, DBSCAN) with silhouette scores",
          _cluster_args)
 def attr_cluster(args: argparse.Namespace) -> int:
-    from faceorganizer.attributes.grouping import METHODS, cluster_attributes
-
     features = [a for a in args.attrs.split(",") if a.strip()]
     weights = None
     if args.weights:
@@ -148,12 +118,12 @@ def attr_cluster(args: argparse.Namespace) -> int:
         if len(weights) != len(features):
             raise InvalidEditError(f"give one weight per attribute: {len(features)} attributes, "
                                    f"{len(weights)} weights")
-    methods = METHODS if args.method == "all" else (args.method,)
-    with open_library(args) as lib, lib.locked() as db:
-        ids = _faces_where(db, args.where) if args.where else None
+    methods = Library.attribute_choices()[2] if args.method == "all" else (args.method,)
+    with open_library(args) as lib:
+        ids = lib.faces_where(args.where) if args.where else None
         try:
-            result = cluster_attributes(db, args.n, features, weights=weights, methods=methods, face_ids=ids,
-                                        eps=args.eps, min_samples=args.min_samples)
+            result = lib.attribute_clustering(args.n, features, weights=weights, methods=methods, face_ids=ids,
+                                              eps=args.eps, min_samples=args.min_samples)
         except ValueError as exc:  # a bad option (unknown attribute, wrong weights): name it in one line
             raise InvalidEditError(str(exc)) from None
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from faceorganizer import export as export_mod
 from faceorganizer.cli.common import command, emit, open_library
+from faceorganizer.library import Library
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:
@@ -25,13 +25,12 @@ def export(args: argparse.Namespace) -> int:
             if args.person is None:
                 print("faceorganizer: error: export photos needs --person ID", file=sys.stderr)
                 return 2
-            written = export_mod.export_person_photos(lib.db, args.person, Path(args.out),
-                                                      mode="link" if args.link else "copy")
+            written = lib.export_photos(args.person, Path(args.out), link=args.link)
             emit(args, {"written": [str(p) for p in written]}, f"Exported {len(written)} photos to {args.out}")
             return 0
-        rows = export_mod.people_table(lib.db) if args.what == "people" else export_mod.faces_table(lib.db)
+        rows = lib.export_rows(args.what)
     fmt = args.format or ("csv" if args.out.endswith(".csv") else "json")
-    text = export_mod.to_text(rows, fmt)
+    text = Library.export_text(rows, fmt)
     if args.out == "-":
         sys.stdout.write(text)
     else:

@@ -55,20 +55,8 @@ def _faces_args(p: argparse.ArgumentParser) -> None:
 
 @command("faces", "list faces with their box, detector score, person and attributes", _faces_args)
 def faces(args: argparse.Namespace) -> int:
-    where, params = ["1"], []
-    if args.person is not None:
-        where.append("a.person_id = ?")
-        params.append(args.person)
-    if args.unassigned:
-        where.append("a.person_id IS NULL")
-    if args.where:
-        from faceorganizer.attributes.filters import compile_filter
-
-        clause, extra = compile_filter(args.where)
-        where.append(f"({clause})")
-        params += extra
     with open_library(args) as lib:
-        rows = lib.faces(" AND ".join(where), params, limit=args.limit)
+        rows = lib.list_faces(person_id=args.person, unassigned=args.unassigned, expr=args.where, limit=args.limit)
     emit(args, [r.to_json() for r in rows], lambda: table(
         [[r.id, r.photo, ",".join(f"{v:.0f}" for v in r.box), f"{r.score:.2f}", r.person_id,
           _short_attrs(r.attributes)] for r in rows], ["id", "photo", "box", "score", "person", "attributes"]))
@@ -87,20 +75,23 @@ def _short_attrs(attrs: dict) -> str:
     return " ".join(parts)
 
 
+def _journal_step(args: argparse.Namespace, *, forward: bool) -> int:
+    """``undo`` and ``redo``: one journal step through the Library, reported as ``{"undone"|"redone", "id"}``."""
+    with open_library(args) as lib:
+        entry = lib.redo() if forward else lib.undo()
+    key, verb = ("redone", "Redone") if forward else ("undone", "Undone")
+    emit(args, {key: entry.summary, "id": entry.id}, f"{verb}: {entry.summary}")
+    return 0
+
+
 @command("undo", "undo the latest edit (rename, merge, move, reject, ...)")
 def undo(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        entry = lib.undo()
-    emit(args, {"undone": entry.summary, "id": entry.id}, f"Undone: {entry.summary}")
-    return 0
+    return _journal_step(args, forward=False)
 
 
 @command("redo", "redo the latest undone edit")
 def redo(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        entry = lib.redo()
-    emit(args, {"redone": entry.summary, "id": entry.id}, f"Redone: {entry.summary}")
-    return 0
+    return _journal_step(args, forward=True)
 
 
 @command("history", "list recent edits (newest first)")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from faceorganizer.cli.common import command, emit, open_library, table
+from faceorganizer.library import Library
 
 
 def _search_args(p: argparse.ArgumentParser) -> None:
@@ -24,11 +25,7 @@ def search(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.face_id is None):
         print("faceorganizer: error: give either IMAGE or --face-id ID")
         return 2
-    where, params = None, []
-    if args.where:
-        from faceorganizer.attributes.filters import compile_filter
-
-        where, params = compile_filter(args.where)
+    where, params = Library.filter_condition(args.where) if args.where else (None, [])
     with open_library(args) as lib:
         common = dict(top=args.top, threshold=args.threshold, where=where, params=params,
                       calibrated=False if args.plain else None)
@@ -58,7 +55,6 @@ def _photos_args(p: argparse.ArgumentParser) -> None:
 def photos(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         ids = lib.photos_with(args.with_people, args.without_people)
-        paths = {r["id"]: r["path"] for r in lib.db.query(
-            f"SELECT id, path FROM photos WHERE id IN ({','.join('?' for _ in ids) or 'NULL'})", ids)}
+        paths = lib.photo_paths(ids)
     emit(args, [{"photo_id": i, "photo": paths[i]} for i in ids], "\n".join(paths[i] for i in ids) or "No photos.")
     return 0

@@ -17,14 +17,15 @@ import sqlite_utils
 
 from faceorganizer.errors import InvalidEditError, NotFoundError
 from faceorganizer.names import clean_name, clean_optional_name
+from faceorganizer.store import people as people_store
 from faceorganizer.store.journal import EditRecorder, record_edit
 
 
 def _person(db: sqlite_utils.Database, person_id: int) -> dict:
-    rows = list(db.query("SELECT * FROM people WHERE id = ?", [person_id]))
-    if not rows:
+    row = people_store.person(db, person_id)
+    if row is None:
         raise NotFoundError(f"no person with id {person_id}")
-    return rows[0]
+    return row
 
 
 def _label(person: dict) -> str:
@@ -32,15 +33,13 @@ def _label(person: dict) -> str:
 
 
 def _faces_of(db: sqlite_utils.Database, person_id: int) -> list[int]:
-    return [r["face_id"] for r in db.query("SELECT face_id FROM assignments WHERE person_id = ? ORDER BY face_id",
-                                           [person_id])]
+    return people_store.face_ids_of(db, person_id)
 
 
 def _check_faces(db: sqlite_utils.Database, face_ids: Sequence[int]) -> None:
     if not face_ids:
         raise InvalidEditError("no faces given")
-    marks = ",".join("?" for _ in face_ids)
-    found = {r["id"] for r in db.query(f"SELECT id FROM faces WHERE id IN ({marks})", list(face_ids))}
+    found = people_store.existing_faces(db, face_ids)
     missing = sorted(set(face_ids) - found)
     if missing:
         raise NotFoundError(f"no face with id {missing[0]}")
@@ -58,17 +57,16 @@ def _touch(edit: EditRecorder, person_id: int) -> None:
 
 
 def _now(db: sqlite_utils.Database) -> str:
-    return db.execute("SELECT datetime('now')").fetchone()[0]
+    return people_store.now(db)
 
 
 def rename(db: sqlite_utils.Database, person_id: int, name: str | None) -> int:
     """Name a person (``None``/empty clears it). Returns the id of the person that now has the name."""
     person = _person(db, person_id)
     name = clean_optional_name(name)
-    same = [r["id"] for r in db.query("SELECT id FROM people WHERE name = ? AND id != ?", [name, person_id])] \
-        if name else []
+    same = people_store.person_named(db, name, except_id=person_id) if name else None
     if same:
-        return merge(db, same[0], [person_id], summary=f"rename {_label(person)} to {name} (merged)")
+        return merge(db, same["id"], [person_id], summary=f"rename {_label(person)} to {name} (merged)")
     with record_edit(db, "rename", f"rename {_label(person)} to {name or '(unnamed)'}") as edit:
         edit.update("people", {"id": person_id}, name=name, updated_at=_now(db))
     return person_id
@@ -87,9 +85,9 @@ def merge(db: sqlite_utils.Database, target_id: int, other_ids: Sequence[int], *
         for other in others:
             _confirm(edit, _faces_of(db, other["id"]), target_id)
             # Rejections of the merged person now apply to the target.
-            for r in list(db.query("SELECT face_id FROM rejections WHERE person_id = ?", [other["id"]])):
-                edit.upsert("rejections", {"face_id": r["face_id"], "person_id": target_id})
-                edit.delete("rejections", {"face_id": r["face_id"], "person_id": other["id"]})
+            for face_id in people_store.rejected_faces(db, other["id"]):
+                edit.upsert("rejections", {"face_id": face_id, "person_id": target_id})
+                edit.delete("rejections", {"face_id": face_id, "person_id": other["id"]})
             edit.update("people", {"id": other["id"]}, name=None, hidden=0, cover_face_id=None)
         if target["cover_face_id"] is None:
             cover = next((o["cover_face_id"] for o in others if o["cover_face_id"]), None)
@@ -133,12 +131,12 @@ def reject(db: sqlite_utils.Database, face_ids: Sequence[int], person_id: int | 
     _check_faces(db, face_ids)
     with record_edit(db, "reject", f"not this person: {len(face_ids)} face(s)") as edit:
         for face_id in face_ids:
-            current = list(db.query("SELECT person_id FROM assignments WHERE face_id = ?", [face_id]))
-            pid = person_id if person_id is not None else (current[0]["person_id"] if current else None)
+            current = people_store.person_of_face(db, face_id)
+            pid = person_id if person_id is not None else current
             if pid is None:
                 raise InvalidEditError(f"face {face_id} is not in any person")
             edit.upsert("rejections", {"face_id": face_id, "person_id": pid})
-            if current and current[0]["person_id"] == pid:
+            if current == pid:
                 edit.delete("assignments", {"face_id": face_id})
             cover = _person(db, pid)["cover_face_id"]
             if cover == face_id:
@@ -210,8 +208,8 @@ def confirm_named_faces(db: sqlite_utils.Database, named: Sequence[tuple[int, st
         for face_id, raw in named:
             name = clean_name(raw)
             if name not in people:
-                rows = list(db.query("SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1", [name]))
-                people[name] = rows[0]["id"] if rows else edit.insert("people", {"name": name})
+                found = people_store.person_named(db, name)
+                people[name] = found["id"] if found else edit.insert("people", {"name": name})
             _confirm(edit, [face_id], people[name])
         for person_id in people.values():
             _touch(edit, person_id)

@@ -136,28 +136,31 @@ def _apply(db: sqlite_utils.Database, changes: list[dict], *, forward: bool) -> 
         _put(db, change["table"], change["key"], change["after"] if forward else change["before"])
 
 
+def step(db: sqlite_utils.Database, *, forward: bool) -> JournalEntry:
+    """Undo (``forward=False``: the latest edit not undone) or redo (the earliest undone edit) one edit.
+
+    Raises :class:`InvalidEditError` when there is nothing to undo or redo.
+    """
+    with transaction(db):
+        order = "ASC" if forward else "DESC"
+        rows = list(db.query(f"SELECT * FROM journal WHERE undone = ? ORDER BY id {order} LIMIT 1",
+                             [int(forward)]))
+        if not rows:
+            raise InvalidEditError("nothing to redo" if forward else "nothing to undo")
+        row = rows[0]
+        _apply(db, json.loads(row["changes"]), forward=forward)
+        db.execute("UPDATE journal SET undone = ? WHERE id = ?", [int(not forward), row["id"]])
+    return _entry({**row, "undone": int(not forward)})
+
+
 def undo(db: sqlite_utils.Database) -> JournalEntry:
     """Revert the latest edit that is not undone; raises :class:`InvalidEditError` when there is none."""
-    with transaction(db):
-        rows = list(db.query("SELECT * FROM journal WHERE undone = 0 ORDER BY id DESC LIMIT 1"))
-        if not rows:
-            raise InvalidEditError("nothing to undo")
-        row = rows[0]
-        _apply(db, json.loads(row["changes"]), forward=False)
-        db.execute("UPDATE journal SET undone = 1 WHERE id = ?", [row["id"]])
-    return _entry({**row, "undone": 1})
+    return step(db, forward=False)
 
 
 def redo(db: sqlite_utils.Database) -> JournalEntry:
     """Re-apply the earliest undone edit; raises :class:`InvalidEditError` when there is none."""
-    with transaction(db):
-        rows = list(db.query("SELECT * FROM journal WHERE undone = 1 ORDER BY id ASC LIMIT 1"))
-        if not rows:
-            raise InvalidEditError("nothing to redo")
-        row = rows[0]
-        _apply(db, json.loads(row["changes"]), forward=True)
-        db.execute("UPDATE journal SET undone = 0 WHERE id = ?", [row["id"]])
-    return _entry({**row, "undone": 0})
+    return step(db, forward=True)
 
 
 def history(db: sqlite_utils.Database, limit: int = 50) -> list[JournalEntry]:

@@ -208,3 +208,10 @@ class ScanTables:
             "UPDATE photos SET status = 'missing', updated_at = datetime('now') "
             "WHERE substr(path, 1, ?) = ? AND status IN ('ok', 'offline') "
             "AND path NOT IN (SELECT path FROM temp.seen)", [len(prefix), prefix])
+
+
+def skipped_photos(db: sqlite_utils.Database) -> list[tuple[str, str, str | None]]:
+    """(path, status, error) of the photos not imported (skipped or unsupported), by path."""
+    return [(r[0], r[1], r[2]) for r in db.execute(
+        "SELECT path, status, error FROM photos WHERE status IN ('skipped', 'unsupported') ORDER BY path"
+    ).fetchall()]

@@ -142,3 +142,19 @@ def embeddings(db: sqlite_utils.Database, where: str = "f.embedding IS NOT NULL"
 
 def landmarks_of(value: str) -> np.ndarray:
     return np.asarray(json.loads(value), np.float32).reshape(5, 2)
+
+
+def face_conditions(*, person_id: int | None = None, unassigned: bool = False, clause: str | None = None,
+                    params: list[Any] | tuple = ()) -> tuple[str, list[Any]]:
+    """The WHERE condition (and its parameters) for :func:`faces`: a person's faces, faces in no person, and a
+    compiled filter ``clause`` (from ``attributes.filters.compile_filter``) with its ``params``."""
+    where, args = ["1"], []
+    if person_id is not None:
+        where.append("a.person_id = ?")
+        args.append(person_id)
+    if unassigned:
+        where.append("a.person_id IS NULL")
+    if clause:
+        where.append(f"({clause})")
+        args += list(params)
+    return " AND ".join(where), args
