@@ -35,7 +35,30 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tests.gui.sample import main_faces_by_identity, person_of  # noqa: E402 - the GUI tests' library helpers
+
+
+def main_faces_by_identity(lib, photos: Path) -> dict[str, list[int]]:  # noqa: ANN001
+    """identity → the largest face of each of its ``identities/`` photos (through the Library's face list)."""
+    root = str(photos / "identities") + os.sep
+    best: dict[str, tuple[float, int]] = {}
+    for face in lib.faces():
+        if face.photo.startswith(root):
+            area = face.box[2] * face.box[3]
+            if face.photo not in best or area > best[face.photo][0]:
+                best[face.photo] = (area, face.id)
+    out: dict[str, list[int]] = {}
+    for photo in sorted(best):
+        out.setdefault(Path(photo).parent.name, []).append(best[photo][1])
+    return out
+
+
+def person_of(lib, face_ids: list[int]) -> int | None:  # noqa: ANN001
+    """The person holding most of ``face_ids`` (None when none is assigned)."""
+    from collections import Counter
+
+    wanted = set(face_ids)
+    votes = Counter(f.person_id for f in lib.faces() if f.id in wanted and f.person_id is not None)
+    return votes.most_common(1)[0][0] if votes else None
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -182,10 +182,14 @@ class Library:
 
     @staticmethod
     def similarity(distance: float) -> float:
-        """The app's one similarity scale (0..1, 0.5 at the same-person distance) for a face distance."""
-        from faceorganizer.search.index import similarity_from_distance
+        """The app's one similarity scale (0..1, 0.5 at the same-person distance) for a face distance: the
+        search results' display score (``search.index.similarity_from_distance``, a test keeps them equal),
+        computed here so that the window need not import faiss to draw its slider."""
+        import math
 
-        return float(similarity_from_distance([distance])[0])
+        threshold = 0.6  # search.index.SAME_PERSON_DISTANCE
+        z = (distance - threshold) / (threshold / 8.0)
+        return 0.0 if z > 700 else 1.0 / (1.0 + math.exp(z))
 
     @staticmethod
     def filter_help() -> str:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings, QStandardPaths, Qt, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QSettings, QSize, QStandardPaths, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPainter
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
-                               QSizePolicy, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
+                               QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
 from faceorganizer import __version__
 from faceorganizer.gui import icons
@@ -33,6 +33,18 @@ from faceorganizer.library import Library
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
 VIEW_KINDS = ("photos", "people", "unsorted", "search")
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shrinks with "…" instead of widening its parent (status bar counts)."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(60, super().minimumSizeHint().height())
+
+    def paintEvent(self, event) -> None:  # noqa: ANN001, N802
+        painter = QPainter(self)
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.width())
+        painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
 
 
 def pictures_folder() -> str:
@@ -102,14 +114,12 @@ class MainWindow(QMainWindow):
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QFrame.Shape.NoFrame)
         scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroller.setMinimumWidth(min(self.filters.sizeHint().width() + 16, 300))
+        scroller.setMinimumWidth(220)
         self.filter_dock = self._dock("Filter", "filter", scroller, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.job_status = JobStatus(self)
-        self.stats = QLabel(self)
-        # The counts give way to the job's progress and Cancel on a narrow screen (full text in the tooltip).
-        self.stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.stats.setMinimumWidth(80)
+        # The counts give way to the job's progress and Cancel on a narrow screen: elided, full text in the tooltip.
+        self.stats = ElidedLabel(self)
         # Permanent, so that passing messages ("Done: rename …") do not hide the library's counts.
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.stats)
@@ -157,6 +167,10 @@ class MainWindow(QMainWindow):
         self.resize(max(want_w, 200), max(want_h, 200))
         if not area.contains(self.frameGeometry()):
             self.move(area.topLeft())
+        # The docks leave the page most of the width, on a small or scaled screen too.
+        width = self.width()
+        self.resizeDocks([self.nav_dock, self.filter_dock], [min(240, int(width * 0.18)), min(320, int(width * 0.27))],
+                         Qt.Orientation.Horizontal)
 
     # ------------------------------------------------------------------ assembly
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:

@@ -423,15 +423,15 @@ class FacesModel(IdListModel):
         return photo_label(card.photo, card.taken_at)  # on a person's page / among unsorted faces: which photo
 
     def subtitle(self, card: FaceCard) -> str:
-        """The same caption on every face grid: the date when known, estimated age, expression."""
+        """The same caption on every face grid: the date when known (else the expression), estimated age."""
         a = card.attributes
         bits = []
         if card.taken_at:
             bits.append(str(card.taken_at)[:10])
+        elif a.get("expression"):
+            bits.append(str(a["expression"]))
         if "age" in a:
             bits.append(f"~{a['age']:.0f} y")
-        if a.get("expression"):
-            bits.append(str(a["expression"]))
         return " · ".join(bits)
 
     def tooltip(self, card: FaceCard) -> str:
@@ -636,7 +636,7 @@ class HitGroupsModel(IdListModel):
         return card.label
 
     def subtitle(self, card: HitGroup) -> str:
-        best = f" · best {card.best_score:.0%} similar" if card.best_score is not None else ""
+        best = f" · best {card.best_score:.0%}" if card.best_score is not None else ""
         return f"{card.count} face{'s' if card.count != 1 else ''}{best}"
 
     def muted(self, card: HitGroup) -> bool:

@@ -41,6 +41,7 @@ from faceorganizer.scan.hashing import content_hash
 from faceorganizer.scan.worker import WorkerResult, analyze_photo, init_worker, set_analyzer
 from faceorganizer.settings import Settings
 from faceorganizer.store import faces as face_store
+from faceorganizer.store import notface
 from faceorganizer.store import photos as photo_store
 from faceorganizer.store import transaction
 from faceorganizer.store.photos import QueuedFile, ScanTables
@@ -388,17 +389,23 @@ class ImportJob:
                 else:
                     photo_id = photo_store.insert_analysed(db, row.path, values)
                     self.progress.photos_added += 1
+                # Boxes the user removed as "not a face" from this picture stay removed (store/notface.py).
+                not_faces = notface.remembered_boxes(db, digest, row.path)
+                kept = 0
                 for face in a.faces:
                     assert vectors is not None
                     vec = vectors[k]
                     k += 1
+                    if not_faces and notface.is_remembered(face.box, not_faces):
+                        continue
                     face_id = insert_face(db, photo_id, face, vec, model_id)
                     _carry_confirmed(db, face_id, face.box, carried)
+                    kept += 1
                 if result.regions:
                     from faceorganizer.xmp_sync import apply_regions
 
                     apply_regions(db, photo_id, result.regions, a.width, a.height)
-                self.progress.faces_found += len(a.faces)
+                self.progress.faces_found += kept
         self._time("store", time.perf_counter() - t)
 
 

@@ -86,3 +86,30 @@ def test_cli_not_face_json_and_undo(library_copy):
     assert json.loads(cli("status", "--json").stdout)["faces"] == faces_before
     bad = cli("not-face", "999999")
     assert bad.returncode == 2 and bad.stderr.startswith("faceorganizer: error: no face with id 999999")
+
+
+def test_reimport_does_not_bring_a_removed_face_back(tmp_path, shared_faces):
+    """A photo analysed again (here: forgotten by the library and imported again) keeps its removed box out."""
+    import shutil
+
+    from faceorganizer.library import Library
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    group = sorted((shared_faces / "groups").glob("*.jpg"))[0]
+    shutil.copy(group, folder / group.name)
+    with Library.open(tmp_path / "lib") as lib:
+        for _ in lib.import_job([str(folder)], workers=1).run():
+            pass
+        faces = lib.faces()
+        assert len(faces) >= 2
+        junk = faces[0]
+        lib.not_face([junk.id])
+        # Forget the photo (as a library rebuilt from scratch would) and import the folder again.
+        lib.db.execute("DELETE FROM photos WHERE id = ?", [junk.photo_id])
+        for progress in lib.import_job([str(folder)], workers=1).run():
+            pass
+        again = lib.faces()
+        assert len(again) == len(faces) - 1
+        assert progress.faces_found == len(faces) - 1
+        assert not any(notface.is_remembered(f.box, [junk.box]) for f in again)

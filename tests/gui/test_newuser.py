@@ -285,7 +285,7 @@ def test_search_shows_one_similarity_scale_and_starts_fresh(qtbot, window, sampl
     search.slider.setValue(5)  # loosened
     search.group.setChecked(True)
     group = search.groups.card(0)
-    assert re.fullmatch(r"\d+ faces? · best \d+% similar", search.groups.subtitle(group))
+    assert re.fullmatch(r"\d+ faces? · best \d+%", search.groups.subtitle(group))
     assert re.search(r"\d+ (person|people)$", search.count.text())
     window.session.nav.find_face.emit(sample.faces["obama"][0])
     assert search.slider.value() == default, "the loosened cut is not carried into the next search"
@@ -426,3 +426,12 @@ def test_missing_x11_libraries_are_named() -> None:
     message = qtcheck.message(missing)
     assert "libxkbcommon-x11.so.0" in message and "apt-get install" in message and "libxkbcommon-x11-0" in message
     assert qtcheck.missing_libraries(find=lambda name: f"/usr/lib/{name}") == []
+
+
+def test_the_window_similarity_is_the_search_score() -> None:
+    from faceorganizer.library import Library
+    from faceorganizer.search.index import SAME_PERSON_DISTANCE, similarity_from_distance
+
+    assert SAME_PERSON_DISTANCE == 0.6
+    for d in (0.0, 0.3, 0.45, 0.6, 0.75, 1.2, 5.0):
+        assert Library.similarity(d) == pytest.approx(float(similarity_from_distance([d])[0]), abs=1e-6)

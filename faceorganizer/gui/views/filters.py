@@ -100,6 +100,7 @@ class FilterPanel(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # labels above fields in a narrow panel
         # People pages list a person when their faces match: say how many must (Apple Photos and digiKam
         # filter faces, not people; a person is not "age ≥ 50" because one blurry face was estimated so).
         self.person_match = QComboBox(self)

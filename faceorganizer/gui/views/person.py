@@ -65,10 +65,11 @@ class PersonPage(QWidget):
         head_text.addWidget(back, 0, Qt.AlignmentFlag.AlignLeft)
         head_text.addWidget(self.name)
         head_text.addWidget(self.counts)
-        buttons = FlowLayout()  # wraps on a narrow (or 150 %-scaled) screen
+        # The buttons take the page's full width under the header and wrap on a narrow (or 150 %-scaled) screen.
+        buttons = FlowLayout()
+        buttons.setContentsMargins(10, 0, 10, 4)
         for b in (self.rename_button, review, split, self.hide_button, find):
             buttons.addWidget(b)
-        head_text.addLayout(buttons)
         head = QHBoxLayout()
         head.setContentsMargins(10, 8, 10, 4)
         head.addWidget(self.cover)
@@ -116,6 +117,7 @@ class PersonPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
+        layout.addLayout(buttons)
         layout.addWidget(self.tabs, 1)
         # F2 is the main window's Rename action (it renames this person when this page shows): only Escape here.
         for keys, slot in (("Escape", self.back_requested),):

@@ -67,7 +67,6 @@ class SearchPage(QWidget):
         head.setContentsMargins(10, 8, 10, 4)
         head.addWidget(self.query_image)
         head.addWidget(self.query_text, 1)
-        head.addWidget(self.count)
         controls = FlowLayout()  # wraps on a narrow (or 150 %-scaled) screen
         controls.setContentsMargins(10, 0, 10, 4)
         controls.addWidget(QLabel("Closer", self))
@@ -75,6 +74,7 @@ class SearchPage(QWidget):
         controls.addWidget(QLabel("More", self))
         controls.addWidget(self.threshold_label)
         controls.addWidget(self.group)
+        controls.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)

@@ -29,7 +29,7 @@ class Sidebar(QTreeWidget):
         self.setAcceptDrops(True)
         self.setDropIndicatorShown(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
-        self.setMinimumWidth(190)
+        self.setMinimumWidth(140)  # narrow screens: the page keeps most of the width
         self.library = self._item(None, "Library", "photos", None)
         self.all_photos = self._item(self.library, "All photos", "photos", None)
         self.folders = self._item(self.library, "Folders", "photos", None)

@@ -1,0 +1,82 @@
+"""Time to first window: from starting the app's process to its main window painted, with the native libraries
+loaded before the window (the old start-up) and behind it (now), on a real library.
+
+    .venv/bin/python bench/bench_gui_startup.py --library DIR [--runs 3]
+
+Each run is a fresh process (``QT_QPA_PLATFORM=offscreen`` unless a display is set) that does what
+``faceorganizer`` does at start (``gui.main``: settings, library, QApplication, MainWindow, show) and reports
+when the first paint is done; the table gives the median over ``--runs``, and for "behind" also when the
+libraries finished loading (what an import then waits for) and the longest GUI-thread stall meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CHILD = r"""
+import json, sys, time
+t0 = float(sys.argv[3])  # the parent's clock when it started this process: interpreter start-up counts
+from PySide6.QtCore import QElapsedTimer, QTimer
+from faceorganizer.gui import main as m
+from faceorganizer.gui.workers import RUNTIMES_READY
+from faceorganizer.log import setup_logging
+setup_logging()
+app = m.make_app([], preload=(sys.argv[2] == "before"))
+lib = m.open_library(sys.argv[1])
+from faceorganizer.gui.mainwindow import MainWindow
+w = MainWindow(lib, restore=False)
+w.errors.interactive = False
+w.show()
+app.processEvents()
+w.repaint()
+shown = time.time() - t0
+if sys.argv[2] == "behind":
+    m.preload_in_background()
+# GUI-thread stalls while the libraries load behind the window: a 10 ms timer's longest gap.
+clock = QElapsedTimer(); clock.start(); last = [0]; longest = [0]
+def tick():
+    now = clock.elapsed(); longest[0] = max(longest[0], now - last[0]); last[0] = now
+timer = QTimer(); timer.setInterval(10); timer.timeout.connect(tick); timer.start()
+while not RUNTIMES_READY.is_set():
+    app.processEvents(); time.sleep(0.002)
+ready = time.time() - t0
+print(json.dumps({"shown": shown, "ready": ready, "stall_ms": longest[0]}))
+w.close(); lib.close()
+"""
+
+
+def run_once(library: str, mode: str) -> dict:
+    env = dict(os.environ)
+    if not env.get("DISPLAY"):
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    out = subprocess.run([sys.executable, "-c", CHILD, library, mode, repr(time.time())], capture_output=True, text=True, env=env,
+                         timeout=300)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--library", required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"cores={os.cpu_count()} loadavg={os.getloadavg()[0]:.2f} runs={args.runs}")
+    print(f"{'libraries loaded':<18} {'first window (s)':>17} {'libraries ready (s)':>20} {'longest stall (ms)':>19}")
+    for mode in ("before", "behind"):
+        runs = [run_once(args.library, mode) for _ in range(args.runs)]
+        shown = statistics.median(r["shown"] for r in runs)
+        ready = statistics.median(r["ready"] for r in runs)
+        stall = max(r["stall_ms"] for r in runs) if mode == "behind" else float("nan")
+        print(f"{mode + ' the window':<18} {shown:>17.2f} {ready:>20.2f} {stall:>19.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
