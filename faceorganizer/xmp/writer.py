@@ -26,7 +26,7 @@ import secrets
 import shutil
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from faceorganizer.errors import InvalidNameError
@@ -339,17 +339,18 @@ def _remove_ours(packet: Packet, names: set[str] | None) -> bool:
     return True
 
 
-def _remove_items(container: ET.Element, names: set[str] | None, ours: object) -> set[str]:
+def _remove_items(container: ET.Element, names: set[str] | None,
+                  ours: Callable[[object], str | None | bool]) -> set[str]:
     removed: set[str] = set()
     for item in list(container):
         if item.tag != RDF_LI:
             continue
         value = rdf.value(item)
-        name = ours(value)  # type: ignore[operator]
+        name = ours(value)
         if name is False or (names is not None and name not in names):
             continue
         container.remove(item)
-        removed.add(name or "")
+        removed.add(name if isinstance(name, str) else "")
     return removed
 
 
