@@ -8,13 +8,12 @@ over the model's 81 age bins; gender is the probability of "male" (the model's s
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from faceorganizer.models.registry import model_path
-from faceorganizer.models.runtime import BackendChoice, ort_session, pick_backend
+from faceorganizer.models.runtime import BackendChoice, LazyNetwork, ort_session
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -43,7 +42,7 @@ def _to_input(chips: np.ndarray, size: int) -> np.ndarray:
     return ((chips.transpose(0, 3, 1, 2).astype(np.float32) - _MEAN_RGB) * (1.0 / 256.0)).astype(np.float32)
 
 
-class AgeGender:
+class AgeGender(LazyNetwork["tuple[InferenceSession, InferenceSession]"]):
     """Estimates age (years) and the probability of male for aligned face chips; loads lazily, once.
 
     Small networks (≈1 ms/face on a CPU core): they run on onnxruntime; ``threads`` is its intra-op thread
@@ -51,30 +50,13 @@ class AgeGender:
     """
 
     def __init__(self, device: str = "auto", *, threads: int | None = None) -> None:
-        self._device = device
-        self._threads = threads
-        self._choice: BackendChoice | None = None
-        self._sessions: tuple[InferenceSession, InferenceSession] | None = None
-        self._lock = threading.Lock()
+        super().__init__("onnx", device, threads=threads)
 
-    @property
-    def backend(self) -> BackendChoice:
-        if self._choice is None:
-            self._choice = pick_backend("onnx", self._device)
-        return self._choice
-
-    def load(self) -> None:
-        """Open both models now (otherwise the first prediction does); raises ModelMissingError if absent."""
-        self._get_sessions()
-
-    def _get_sessions(self) -> tuple[InferenceSession, InferenceSession]:
-        with self._lock:
-            if self._sessions is None:
-                age = ort_session(model_path("age"), self.backend, threads=self._threads)
-                gender = ort_session(model_path("gender"), self.backend, threads=self._threads)
-                log.info("age/gender: loaded on %s", age.get_providers())
-                self._sessions = (age, gender)
-            return self._sessions
+    def _load(self, choice: BackendChoice) -> tuple[InferenceSession, InferenceSession]:
+        age = ort_session(model_path("age"), choice, threads=self._threads)
+        gender = ort_session(model_path("gender"), choice, threads=self._threads)
+        log.info("age/gender: loaded on %s", age.get_providers())
+        return age, gender
 
     def predict(self, chips64: np.ndarray, chips32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(age_years, p_male)``, float32 arrays of length N, for uint8 RGB chips N×64×64×3 and N×32×32×3."""
@@ -84,7 +66,7 @@ class AgeGender:
             raise ValueError(f"{len(x64)} age chips but {len(x32)} gender chips")
         if not len(x64):
             return np.empty(0, np.float32), np.empty(0, np.float32)
-        age_session, gender_session = self._get_sessions()
+        age_session, gender_session = self._loaded()
         p_age = age_session.run([_OUTPUT], {_INPUT: x64})[0]
         p_gender = gender_session.run([_OUTPUT], {_INPUT: x32})[0]
         return (p_age @ AGE_BINS).astype(np.float32), p_gender[:, 1].astype(np.float32)

@@ -8,14 +8,13 @@ weights or the alignment must bump it so a library knows which faces to re-embed
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from faceorganizer.models import dlib_resnet
 from faceorganizer.models.registry import model_path
-from faceorganizer.models.runtime import BackendChoice, ort_session, pick_backend
+from faceorganizer.models.runtime import BackendChoice, LazyNetwork, ort_session
 
 log = logging.getLogger("faceorganizer.models")
 
@@ -37,7 +36,7 @@ def model_id(flip: bool = False) -> str:
     return MODEL_ID + "+flipsum" if flip else MODEL_ID
 
 
-class Embedder:
+class Embedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
     """Computes face embeddings; loads its network on first use (or :meth:`load`), once, thread-safely.
 
     ``preference``/``device`` are passed to :func:`~faceorganizer.models.runtime.pick_backend`; ``threads`` is
@@ -46,21 +45,11 @@ class Embedder:
 
     def __init__(self, preference: str = "auto", device: str = "auto", *, threads: int | None = None,
                  batch_size: int | None = None) -> None:
-        self._preference = preference
-        self._device = device
-        self._threads = threads
+        super().__init__(preference, device, threads=threads)
         self._batch_size = batch_size
-        self._choice: BackendChoice | None = None
-        self._run: Callable[[np.ndarray], np.ndarray] | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def backend(self) -> BackendChoice:
-        """What runs the network (picked on first access; cheap, loads no weights)."""
-        if self._choice is None:
-            onnx_file = model_path("dlib_resnet_onnx", must_exist=False).is_file()
-            self._choice = pick_backend(self._preference, self._device, onnx_model=onnx_file)
-        return self._choice
+    def _has_onnx(self) -> bool:
+        return model_path("dlib_resnet_onnx", must_exist=False).is_file()
 
     @property
     def batch_size(self) -> int:
@@ -68,16 +57,8 @@ class Embedder:
             return self._batch_size
         return GPU_BATCH if self.backend.device == "cuda" else CPU_BATCH
 
-    def load(self) -> None:
-        """Load the network now (otherwise the first :meth:`embed` does); raises ModelMissingError if absent."""
-        self._runner()
-
-    def _runner(self) -> Callable[[np.ndarray], np.ndarray]:
-        with self._lock:
-            if self._run is None:
-                choice = self.backend
-                self._run = self._load_onnx(choice) if choice.backend == "onnx" else self._load_torch(choice)
-            return self._run
+    def _load(self, choice: BackendChoice) -> Callable[[np.ndarray], np.ndarray]:
+        return self._load_onnx(choice) if choice.backend == "onnx" else self._load_torch(choice)
 
     def _load_onnx(self, choice: BackendChoice) -> Callable[[np.ndarray], np.ndarray]:
         session = ort_session(model_path("dlib_resnet_onnx"), choice, threads=self._threads)
@@ -125,7 +106,7 @@ class Embedder:
         out = np.empty((len(chips), DIM), dtype=np.float32)
         if not len(chips):
             return out
-        run = self._runner()
+        run = self._loaded()
         step = self.batch_size
         for start in range(0, len(chips), step):
             part = chips[start:start + step]

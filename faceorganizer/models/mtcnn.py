@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ import numpy as np
 
 from faceorganizer.geometry import corners_iou
 from faceorganizer.models.registry import model_path
-from faceorganizer.models.runtime import BackendChoice, cpu_count, pick_backend
+from faceorganizer.models.runtime import BackendChoice, LazyNetwork, cpu_count
 
 log = logging.getLogger("faceorganizer.models")
 
@@ -331,7 +330,7 @@ def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., object]:
 
 # --------------------------------------------------------------------------------------------- detector
 
-class FaceDetector:
+class FaceDetector(LazyNetwork[dict[str, Callable[[np.ndarray], np.ndarray]]]):
     """Finds faces and their 5 landmarks; loads its networks on first use (or :meth:`load`), once.
 
     ``min_face_size`` (px in the working copy, see the module doc) sets the finest pyramid scale;
@@ -353,34 +352,16 @@ class FaceDetector:
         self.max_side = int(max_side)
         self.min_score = float(min_score)
         self.pad_retry = pad_retry
-        self._preference = preference
-        self._device = device
-        self._threads = threads
-        self._nets: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None
-        self._choice: BackendChoice | None = None
-        self._lock = threading.Lock()
+        super().__init__(preference, device, threads=threads)
 
-    @property
-    def backend(self) -> BackendChoice:
-        if self._choice is None:
-            self._choice = pick_backend(self._preference, self._device, onnx_model=True)
-        return self._choice
-
-    def load(self) -> None:
-        """Load the networks now (otherwise the first :meth:`detect` does); ModelMissingError if absent."""
-        self._runners()
-
-    def _runners(self) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-        with self._lock:
-            if self._nets is None:
-                sds = load_state_dicts()
-                choice = self.backend
-                threads = self._threads if self._threads and self._threads > 0 else None
-                self._nets = {net: (self._onnx_runner(net, sd, choice, threads or cpu_count())
-                                    if choice.backend == "onnx" else self._torch_runner(net, sd, choice, threads))
-                              for net, sd in sds.items()}
-                log.info("MTCNN detector loaded: %s", choice)
-            return self._nets
+    def _load(self, choice: BackendChoice) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+        sds = load_state_dicts()
+        threads = self._threads if self._threads and self._threads > 0 else None
+        nets = {net: (self._onnx_runner(net, sd, choice, threads or cpu_count())
+                      if choice.backend == "onnx" else self._torch_runner(net, sd, choice, threads))
+                for net, sd in sds.items()}
+        log.info("MTCNN detector loaded: %s", choice)
+        return nets
 
     @staticmethod
     def _onnx_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int
@@ -473,7 +454,7 @@ class FaceDetector:
 
     def _cascade(self, img: np.ndarray, min_face: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The three stages on one image: boxes N×4 (x1, y1, x2, y2), scores N, landmarks N×5×2."""
-        nets = self._runners()
+        nets = self._loaded()
         t1, t2, t3 = self.thresholds
         empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
 

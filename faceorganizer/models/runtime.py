@@ -17,10 +17,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from faceorganizer.errors import SettingsError
 
@@ -163,3 +164,47 @@ def ort_session(path: Path | str, choice: BackendChoice | None = None, *,
     options.log_severity_level = 3  # onnxruntime's own warnings (e.g. unused initialisers) are noise here
     providers = list(choice.providers) if choice is not None and choice.backend == "onnx" else [_CPU]
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+Loaded = TypeVar("Loaded")
+
+
+class LazyNetwork(Generic[Loaded]):
+    """The shared base of the networks: backend choice on first need, weights loaded once, thread-safely.
+
+    A subclass implements :meth:`_load` (build what runs the network on the chosen backend) and, when its
+    network may lack an ONNX file, :meth:`_has_onnx`. Callers use :attr:`backend` (cheap: loads no weights),
+    :meth:`load` (load now; the first use otherwise does) and :meth:`_loaded` inside their own methods.
+    """
+
+    def __init__(self, preference: str = "auto", device: str = "auto", *, threads: int | None = None) -> None:
+        self._preference = preference
+        self._device = device
+        self._threads = threads
+        self._choice: BackendChoice | None = None
+        self._model: Loaded | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> BackendChoice:
+        """What runs the network (picked on first access; cheap, loads no weights)."""
+        if self._choice is None:
+            self._choice = pick_backend(self._preference, self._device, onnx_model=self._has_onnx())
+        return self._choice
+
+    def load(self) -> None:
+        """Load the network now (otherwise its first use does); raises ModelMissingError when it is absent."""
+        self._loaded()
+
+    def _loaded(self) -> Loaded:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load(self.backend)
+            return self._model
+
+    def _has_onnx(self) -> bool:
+        """Whether the network exists as an ONNX file (when not, only PyTorch can run it)."""
+        return True
+
+    def _load(self, choice: BackendChoice) -> Loaded:
+        raise NotImplementedError
