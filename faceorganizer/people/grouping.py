@@ -17,9 +17,9 @@ Import order does not decide who is who (``assign_new_faces``, run after every i
 SQL lives in :mod:`faceorganizer.store.grouping`.
 
 Quality floor: faces too small, too blurred or with a weak detection do not seed people (they can still
-join one); faces that fail the face-ness gate (:func:`face_like`: textures, half-black crops, blurred
-fragments) neither start nor join an automatic person; a group needs two faces, so a background stranger
-seen once stays in "Unsorted".
+join one); faces that fail the face-ness gate (:func:`faceorganizer.pipeline.quality.face_like`: textures,
+half-black crops, blurred fragments) neither start nor join an automatic person; a group needs two faces,
+so a background stranger seen once stays in "Unsorted".
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import sqlite_utils
 from faceorganizer.errors import InvalidEditError, NotFoundError
 from faceorganizer.people import review
 from faceorganizer.people.cluster import DEFAULT_K, build_merge_tree, cluster_faces
-from faceorganizer.pipeline.quality import face_like
+from faceorganizer.pipeline.quality import face_like_many
 from faceorganizer.store import grouping as store
 from faceorganizer.store import transaction
 
@@ -95,11 +95,12 @@ def current_model(db: sqlite_utils.Database) -> str | None:
     return store.current_model(db)
 
 
-def _landmarks(value: str | None) -> np.ndarray | None:
+def _landmarks(value: str | None) -> np.ndarray:
+    """5×2 landmarks from the stored JSON (NaN when missing or unreadable: not checked by the gate)."""
     try:
-        return np.asarray(json.loads(value), np.float64).reshape(5, 2) if value else None
+        return np.asarray(json.loads(value), np.float64).reshape(5, 2)
     except (ValueError, TypeError):
-        return None
+        return np.full((5, 2), np.nan)
 
 
 def load_faces(db: sqlite_utils.Database, where: str = "1", params: list | tuple = ()) -> FaceSet:
@@ -110,8 +111,12 @@ def load_faces(db: sqlite_utils.Database, where: str = "1", params: list | tuple
                if n else np.zeros((0, 128), np.float32))
     seed = np.array([min(r["w"], r["h"]) >= SEED_MIN_SIZE and (r["sharpness"] or 0) >= SEED_MIN_SHARPNESS
                      and r["det_score"] >= SEED_MIN_SCORE for r in rows], bool)
-    like = np.array([face_like(r["det_score"], r["brightness"], r["sharpness"], _landmarks(r["landmarks"]),
-                               (r["w"], r["h"]), vectors[i]) for i, r in enumerate(rows)], bool)
+    like = face_like_many(
+        np.array([r["det_score"] for r in rows], np.float64),
+        np.array([np.nan if r["brightness"] is None else r["brightness"] for r in rows], np.float64),
+        np.array([np.nan if r["sharpness"] is None else r["sharpness"] for r in rows], np.float64),
+        np.array([_landmarks(r["landmarks"]) for r in rows]).reshape(n, 5, 2),
+        np.array([(r["w"], r["h"]) for r in rows], np.float64).reshape(n, 2), vectors)
     return FaceSet(np.array([r["id"] for r in rows], np.int64), vectors,
                    np.array([r["photo_id"] for r in rows], np.int64), seed,
                    np.array([r["person"] for r in rows], np.int64),

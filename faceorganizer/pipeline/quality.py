@@ -180,3 +180,21 @@ def face_like(det_score: float, brightness: float | None, sharpness: float | Non
         if float(np.linalg.norm(np.asarray(embedding, np.float32) - EMBEDDING_CENTRE)) < FACE_MIN_CENTRE_DISTANCE:
             return False
     return True
+
+
+def face_like_many(det_score: np.ndarray, brightness: np.ndarray, sharpness: np.ndarray,
+                   landmarks: np.ndarray, box_wh: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+    """:func:`face_like` for n faces at once (NaN brightness/sharpness/landmarks: not checked); bool (n,)."""
+    n = len(det_score)
+    ok = np.asarray(det_score, np.float64) >= FACE_MIN_SCORE
+    with np.errstate(invalid="ignore"):
+        ok &= ~(np.asarray(brightness, np.float64) < FACE_MIN_BRIGHTNESS)
+        ok &= ~(np.asarray(sharpness, np.float64) < FACE_MIN_SHARPNESS)
+        p = np.asarray(landmarks, np.float64).reshape(n, 5, 2)
+        iod = np.linalg.norm(p[:, 1] - p[:, 0], axis=1)
+        drop = (p[:, 3, 1] + p[:, 4, 1]) / 2 - (p[:, 0, 1] + p[:, 1, 1]) / 2
+        short = np.maximum(np.asarray(box_wh, np.float64).reshape(n, 2).min(axis=1), 1.0)
+        ok &= ~((drop < 0.3 * iod) | (iod < 0.15 * short))
+    if n and np.shape(embeddings)[-1] == EMBEDDING_CENTRE.shape[0]:
+        ok &= np.linalg.norm(np.asarray(embeddings, np.float32) - EMBEDDING_CENTRE, axis=1) >= FACE_MIN_CENTRE_DISTANCE
+    return ok
