@@ -3,7 +3,7 @@
 Usage: python bench/bench_cluster.py [--sizes 10000 100000] [--repeats 3] [--k 20]
 
 Each run is a fresh subprocess (so its peak resident memory, ``ru_maxrss``, is its own) that builds
-``faceorganizer.synthetic`` faces (10 faces per person on average, Zipf-sized, 5 % strangers), then times:
+``devkit.synthetic`` faces (10 faces per person on average, Zipf-sized, 5 % strangers), then times:
 the k-NN graph, the agglomeration (the whole merge tree, no distance cap, as ``cluster_to_n`` needs),
 ``cluster_faces`` at the default threshold (which stops at it), and a threshold change on the cached tree
 (one cut). Rows marked "+photos" add what the library always passes: faces of one photo are never one person
@@ -43,10 +43,10 @@ def child(n: int, k: int, seed: int, photos: bool) -> dict[str, float]:
     """One measurement in this process (run as a subprocess by ``main``)."""
     import numpy as np
 
-    from faceorganizer.evaluation import clustering_scores
+    from devkit.evaluation import clustering_scores
     from faceorganizer.people import cluster
     from faceorganizer.people.knn import knn_graph
-    from faceorganizer.synthetic import synthetic_embeddings, synthetic_photos
+    from devkit.synthetic import synthetic_embeddings, synthetic_photos
 
     x, truth = synthetic_embeddings(n, n // 10, seed=seed)
     cannot: list[tuple[int, int]] = []

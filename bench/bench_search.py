@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from faceorganizer.search.codes import BinIndex, PCACodec  # noqa: E402
 from faceorganizer.search.index import FaceIndex  # noqa: E402
-from faceorganizer.synthetic import synthetic_embeddings  # noqa: E402
+from devkit.synthetic import synthetic_embeddings  # noqa: E402
 
 K = 10
 

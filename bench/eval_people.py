@@ -28,7 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # runnable from a checkout without `pip install -e`
 
-from faceorganizer.evaluation import (  # noqa: E402
+from devkit.evaluation import (  # noqa: E402
     accuracy_at_threshold,
     clustering_scores,
     pair_distances,

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faceorganizer.evaluation import search_scores, verification_scores  # noqa: E402
+from devkit.evaluation import search_scores, verification_scores  # noqa: E402
 from faceorganizer.search.codes import (  # noqa: E402
     BinIndex,
     LearnedCodec,

@@ -19,7 +19,7 @@ from faceorganizer.errors import InvalidEditError, NotFoundError
 from faceorganizer.library import Library
 from faceorganizer.search.codes import PCACodec, code_distance
 from faceorganizer.store import queries, transaction
-from faceorganizer.synthetic import synthetic_embeddings
+from devkit.synthetic import synthetic_embeddings
 from tests.conftest import MODELS_DIR
 
 

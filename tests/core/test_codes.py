@@ -16,7 +16,7 @@ from faceorganizer.search.codes import (
     pack_levels,
     unpack_levels,
 )
-from faceorganizer.synthetic import synthetic_embeddings
+from devkit.synthetic import synthetic_embeddings
 
 
 @pytest.fixture(scope="module")

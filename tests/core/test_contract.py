@@ -30,3 +30,29 @@ def test_importing_every_core_module_loads_no_qt():
             "assert not bad, bad\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_bench_never_imports_tests():
+    offenders = {p.name: sorted(m for m in _imported_modules(p) if m == "tests" or m.startswith("tests."))
+                 for p in sorted((REPO / "bench").glob("*.py"))}
+    assert not {k: v for k, v in offenders.items() if v}, offenders
+
+
+def test_test_and_bench_helpers_live_outside_the_package():
+    package = Path(faceorganizer.__file__).parent
+    assert not (package / "evaluation.py").exists() and not (package / "synthetic.py").exists()
+    assert (REPO / "devkit" / "evaluation.py").is_file() and (REPO / "devkit" / "synthetic.py").is_file()
+    for path in package.rglob("*.py"):
+        assert not {m for m in _imported_modules(path) if m.split(".")[0] == "devkit"}, path

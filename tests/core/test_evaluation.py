@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.metrics.cluster import pair_confusion_matrix
 
-from faceorganizer.evaluation import (
+from devkit.evaluation import (
     accuracy_at_threshold,
     bcubed_scores,
     best_threshold_accuracy,

@@ -13,7 +13,7 @@ from faceorganizer.search.ida import (
     calibrated_scores,
     select_anchors,
 )
-from faceorganizer.synthetic import synthetic_embeddings
+from devkit.synthetic import synthetic_embeddings
 
 
 @pytest.fixture(scope="module")

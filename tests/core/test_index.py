@@ -14,7 +14,7 @@ from faceorganizer.search.index import (
     choose_kind,
     similarity_from_distance,
 )
-from faceorganizer.synthetic import synthetic_embeddings
+from devkit.synthetic import synthetic_embeddings
 
 
 def brute_force(ids: np.ndarray, x: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

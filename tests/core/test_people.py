@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from faceorganizer import evaluation
+from devkit import evaluation
 from faceorganizer.errors import InvalidEditError
 from faceorganizer.library import Library
 from tests.conftest import main_faces
