@@ -20,7 +20,53 @@ from faceorganizer.gui.workers import RUNTIMES_READY
 log = logging.getLogger("faceorganizer.gui")
 
 
+#: Packages whose shared libraries are opened ahead of their import, with the GIL released (see _open_libraries).
+_PRELOAD_PACKAGES = ("torch", "cv2", "onnxruntime", "faiss", "scipy", "sklearn")
+
+
+def _shared_libraries(package: str) -> list[str]:
+    """The native libraries of an installed package (its own lib folder and the wheel's bundled ``.libs``)."""
+    import glob
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    root = list(spec.submodule_search_locations)[0]
+    found = glob.glob(os.path.join(root, "**", "*.so*"), recursive=True)
+    found += glob.glob(os.path.join(os.path.dirname(root), f"{package.replace('-', '_')}*.libs", "*.so*"))
+    # Test, example and compiler-backend libraries register extra operators when opened: never those.
+    if package == "torch":
+        wanted = ("libc10.so", "libtorch_cpu.so", "libtorch.so", "libtorch_python.so", "libtorch_global_deps.so")
+        found = [f for f in found if os.path.basename(f) in wanted or os.path.basename(f).startswith("_C.")]
+    return sorted(f for f in found if "test" not in os.path.basename(f))
+
+
+def _open_libraries() -> None:
+    """Open the native libraries behind the window *without the GIL*: a ctypes call into libc's ``dlopen``
+    releases it, while Python's own import holds it through the libraries' static initialisers (libtorch_cpu
+    alone froze the window for ~600 ms). The imports then find them loaded. Same flags as Python's imports, so
+    nothing is made global that would not be."""
+    import ctypes
+    import sys as _sys
+
+    if not _sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None)
+    libc.dlopen.restype = ctypes.c_void_p
+    libc.dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    flags = _sys.getdlopenflags()
+    for package in _PRELOAD_PACKAGES:
+        for path in _shared_libraries(package):
+            libc.dlopen(path.encode(), flags)  # NULL (a library that cannot open alone) is fine: import opens it
+
+
 def _preload() -> None:
+    try:
+        _open_libraries()
+    except Exception:  # noqa: BLE001 - only an optimisation
+        log.exception("opening native libraries ahead failed")
     try:
         log.info("native libraries loaded in %.2f s", preload_runtimes())
     except Exception:  # noqa: BLE001 - a failed preload only moves the cost to the first import
