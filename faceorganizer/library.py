@@ -537,9 +537,9 @@ class Library:
         from faceorganizer.xmp_sync import forget_names, person_plan
 
         with self.lock:
-            names, photos = person_plan(self.db, person_id)
+            plan = person_plan(self.db, person_id)
             forgotten = forget_person(self.db, person_id, self.cache_dir)
-            forget_names(self.db, names, embedded_in=photos)
+            forget_names(self.db, plan)
             return forgotten
 
     def delete_all_face_data(self) -> int:

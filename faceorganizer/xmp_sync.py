@@ -16,13 +16,14 @@ Names are never logged: a log outlives ``delete-face-data``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
 
 from faceorganizer.errors import InvalidNameError
-from faceorganizer.geometry import box_iou, normalised_to_pixels, pixels_to_normalised
+from faceorganizer.geometry import Box, box_iou, normalised_to_pixels, pixels_to_normalised
 from faceorganizer.people import edits
 from faceorganizer.scan.discover import text_to_path
 from faceorganizer.store import sidecars
@@ -117,32 +118,44 @@ def _writable(name: str | None) -> bool:
         return False
 
 
-def person_plan(db: sqlite_utils.Database, person_id: int) -> tuple[list[str], set[str]]:
-    """(names, stored paths of the photos holding their faces) of a person, read before it is forgotten."""
+@dataclass
+class ForgetPlan:
+    """What to take out of our XMP when a person is forgotten, read before their rows are deleted."""
+
+    names: list[str] = field(default_factory=list)
+    #: stored photo path -> normalised upright boxes of the person's faces there
+    boxes: dict[str, list[Box]] = field(default_factory=dict)
+
+
+def person_plan(db: sqlite_utils.Database, person_id: int) -> ForgetPlan:
+    """The person's name and face boxes per photo, to find their regions in our XMP after they are deleted."""
     name = sidecars.person_name(db, person_id)
-    return ([name] if name else []), set(sidecars.photos_of_person(db, person_id))
+    plan = ForgetPlan([name] if name else [])
+    for frame, box in sidecars.faces_of_person(db, person_id):
+        if frame.width and frame.height:
+            plan.boxes.setdefault(frame.path, []).append(pixels_to_normalised(box, frame.width, frame.height))
+    return plan
 
 
-def forget_names(db: sqlite_utils.Database, names: Collection[str] | None, *,
-                 embedded_in: Collection[str] = ()) -> int:
-    """Take our regions with these names out of the app-written sidecars and JPEG packets; returns files changed.
+def forget_names(db: sqlite_utils.Database, plan: ForgetPlan | None) -> int:
+    """Take a forgotten person's regions out of the sidecars and JPEG packets we wrote; returns files changed.
 
-    ``names=None`` takes out every region we wrote (for ``delete-face-data``). Visits the sidecars of every
-    photo in the library (a stat each) and the embedded XMP of the photos in ``embedded_in`` (stored paths,
-    see :func:`person_plan`; every JPEG when ``names`` is None). Only regions that carry our mark are
-    removed; regions other tools wrote are the user's own data there and stay.
+    ``plan`` (from :func:`person_plan`): regions of ours that carry one of its names, in any photo of the
+    library (its sidecars are visited: a stat each), and regions of ours at the person's face boxes whatever
+    their name (the sidecars and JPEG packets of those photos), so a name changed by a rename or a merge
+    after the write is found too. ``plan=None`` takes out every region we wrote. Regions other tools wrote
+    are the user's own data there and stay.
     """
-    wanted = None if names is None else [n for n in names if n]
-    if wanted is not None and not wanted:
+    if plan is not None and not plan.names and not plan.boxes:
         return 0
-    embedded = set(embedded_in)
     changed = 0
     for stored in sidecars.all_photo_paths(db):
         image = Path(text_to_path(stored))
-        if wanted is not None and stored not in embedded and not any(p.is_file() for p in sidecar_paths(image)):
+        boxes = plan.boxes.get(stored, []) if plan is not None else []
+        if plan is not None and not boxes and not any(p.is_file() for p in sidecar_paths(image)):
             continue
         try:
-            changed += len(remove_app_regions(image, wanted))
+            changed += len(remove_app_regions(image, plan.names if plan is not None else None, boxes=boxes))
         except (OSError, XmpWriteError) as e:  # one file that cannot be changed does not stop the rest
             log.warning("XMP: cannot take names out of the XMP of %s (%s)", image, e)
     return changed

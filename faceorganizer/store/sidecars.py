@@ -57,12 +57,12 @@ def photos_with_named_faces(db: sqlite_utils.Database) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def photos_of_person(db: sqlite_utils.Database, person_id: int) -> list[str]:
-    """Stored paths of the photos holding a face assigned to the person."""
+def faces_of_person(db: sqlite_utils.Database, person_id: int) -> list[tuple[PhotoFrame, tuple[float, float, float, float]]]:
+    """(photo, pixel box) of every face assigned to the person."""
     rows = db.execute(
-        "SELECT DISTINCT p.path FROM photos p JOIN faces f ON f.photo_id = p.id JOIN assignments a "
-        "ON a.face_id = f.id WHERE a.person_id = ? ORDER BY p.path", [person_id]).fetchall()
-    return [r[0] for r in rows]
+        "SELECT p.path, p.width, p.height, f.x, f.y, f.w, f.h FROM photos p JOIN faces f ON f.photo_id = p.id "
+        "JOIN assignments a ON a.face_id = f.id WHERE a.person_id = ? ORDER BY p.path", [person_id]).fetchall()
+    return [(PhotoFrame(r[0], int(r[1] or 0), int(r[2] or 0)), (r[3], r[4], r[5], r[6])) for r in rows]
 
 
 def all_photo_paths(db: sqlite_utils.Database) -> list[str]:

@@ -27,9 +27,11 @@ import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from faceorganizer.errors import InvalidNameError
+from faceorganizer.geometry import box_iou
 from faceorganizer.names import clean_name
 from faceorganizer.xmp import jpeg, rdf
 from faceorganizer.xmp.model import (
@@ -57,7 +59,7 @@ from faceorganizer.xmp.model import (
 from faceorganizer.xmp.orientation import INVERSE_ORIENTATION, checked, reorient
 from faceorganizer.xmp.rdf import RDF_BAG, RDF_LI, RDF_SEQ, Packet, qname
 from faceorganizer.xmp.reader import ImageFacts, effective_orientation, read_sidecar, sidecar_paths
-from faceorganizer.xmp.regions import app_mark, is_face, raw_name, regions_in
+from faceorganizer.xmp.regions import SAME_FACE_IOU, app_mark, is_face, number, raw_name, regions_in
 
 log = logging.getLogger("faceorganizer.xmp")
 
@@ -110,28 +112,37 @@ def write_regions(
     return target
 
 
-def remove_app_regions(image_path: str | os.PathLike[str], names: Collection[str] | None = None) -> list[Path]:
-    """Take the face regions this app wrote out of a photo's sidecars and embedded XMP; returns files changed.
+def remove_app_regions(
+    image_path: str | os.PathLike[str],
+    names: Collection[str] | None = None,
+    *,
+    boxes: Sequence[tuple[float, float, float, float]] = (),
+) -> list[Path]:
+    """Take face regions this app wrote out of a photo's sidecars and embedded XMP; returns the files changed.
 
-    ``names``: only regions with one of these names (None: all of ours). Foreign regions, and ours that
-    another tool has since renamed or moved, are left alone, as is every other property; the removed names
-    leave ``PersonInImage`` and the digiKam people tags unless a remaining region still carries them.
-    Files that cannot be parsed are left untouched (logged). Used by ``forget`` and ``delete-face-data``.
+    Which of ours go: with ``names=None`` all of them; otherwise those with one of ``names``, and those whose
+    box overlaps one of ``boxes`` (normalised x, y, w, h in the upright photo; IoU >= 0.5) whatever name
+    they carry: a person renamed or merged after the write is still found by where the face is. Foreign
+    regions, and ours that another tool has since renamed or moved, are left alone, as is every other
+    property; the removed names leave ``PersonInImage`` and the digiKam people tags unless a remaining
+    region still carries them. Files that cannot be parsed are left untouched (logged). Used by ``forget``.
     """
     path = Path(image_path)
     wanted = None if names is None else {n for n in (_clean_or_none(x) for x in names) if n}
-    if wanted is not None and not wanted:
+    if wanted is not None and not wanted and not boxes:
         return []  # we only ever wrote clean names: nothing of ours can carry these
+    image = ImageFacts.of(path)
+    packets = [(s, read_sidecar(s)) for s in sidecar_paths(path) if s.is_file()]
+    orientation = effective_orientation(image, [p for _, p in packets if p is not None])
+    doomed = _Doomed(wanted, list(boxes), orientation)
     changed: list[Path] = []
-    for sidecar in sidecar_paths(path):
-        packet = read_sidecar(sidecar) if sidecar.is_file() else None
-        if packet is not None and _remove_ours(packet, wanted):
+    for sidecar, packet in packets:
+        if packet is not None and _remove_ours(packet, doomed):
             _replace_file(sidecar, packet.to_text(PREFIXES).encode("utf-8"), like=sidecar)
             changed.append(sidecar)
-    image = ImageFacts.of(path)
     if image.format == "JPEG" and image.xmp is not None:
         packet = rdf.parse_packet(image.xmp, f"XMP embedded in {path}")
-        if packet is not None and _remove_ours(packet, wanted):
+        if packet is not None and _remove_ours(packet, doomed):
             _splice_into_jpeg(path, packet.to_text(PREFIXES))
             changed.append(path)
     return changed
@@ -313,14 +324,30 @@ def _updated_packet(packet: Packet | None, stored: list[FaceRegion], stored_size
     return packet.to_text(PREFIXES)
 
 
-def _remove_ours(packet: Packet, names: set[str] | None) -> bool:
-    """Take our (marked, unchanged) face regions with these names out of the packet; True if any were."""
+@dataclass
+class _Doomed:
+    """Which of our regions to remove: by name (None: all) or by an overlapping upright box."""
+
+    names: set[str] | None
+    boxes: list[tuple[float, float, float, float]]
+    orientation: int
+
+    def __call__(self, region: FaceRegion) -> bool:
+        if self.names is None or (region.name is not None and region.name in self.names):
+            return True
+        upright = reorient(region, self.orientation)
+        box = (upright.x, upright.y, upright.w, upright.h)
+        return any(box_iou(box, other) >= SAME_FACE_IOU for other in self.boxes)
+
+
+def _remove_ours(packet: Packet, doomed: _Doomed) -> bool:
+    """Take our (marked, unchanged) face regions that ``doomed`` picks out of the packet; True if any were."""
     removed: set[str] = set()
     for description in packet.descriptions():
         for container in description.iterfind(f".//{MWG_REGION_LIST}/*"):
-            removed |= _remove_items(container, names, _mwg_item_is_ours)
+            removed |= _remove_items(container, doomed, _our_mwg_region)
         for container in description.iterfind(f".//{MPRI_REGIONS}/*"):
-            removed |= _remove_items(container, names, _mp_item_is_ours)
+            removed |= _remove_items(container, doomed, _our_mp_region)
     if not removed:
         return False
     still = {r.name for r in regions_in(packet, "the XMP being updated").regions if r.name}
@@ -339,37 +366,45 @@ def _remove_ours(packet: Packet, names: set[str] | None) -> bool:
     return True
 
 
-def _remove_items(container: ET.Element, names: set[str] | None,
-                  ours: Callable[[object], str | None | bool]) -> set[str]:
+def _remove_items(container: ET.Element, doomed: _Doomed,
+                  ours: Callable[[object], FaceRegion | None]) -> set[str]:
+    """Remove the items of one region array that are ours and doomed; returns their names ('' unnamed)."""
     removed: set[str] = set()
     for item in list(container):
         if item.tag != RDF_LI:
             continue
-        value = rdf.value(item)
-        name = ours(value)
-        if name is False or (names is not None and name not in names):
+        region = ours(rdf.value(item))
+        if region is None or not doomed(region):
             continue
         container.remove(item)
-        removed.add(name if isinstance(name, str) else "")
+        removed.add(region.name or "")
     return removed
 
 
-def _mwg_item_is_ours(value: object) -> str | None | bool:
-    """The name of one of our MWG face regions (None: unnamed), or False when the item is not ours."""
+def _our_mwg_region(value: object) -> FaceRegion | None:
+    """One of our MWG face regions (stored coordinates), None when the item is not ours (or not a face)."""
     if not isinstance(value, dict) or not is_face(value):
-        return False
+        return None
     name = raw_name(value.get(MWG_NAME))
     area = value.get(MWG_AREA)
     texts = [str(rdf.field(area, k) or "").strip() for k in ("x", "y", "w", "h")]
-    return name if value.get(APP_MARK) == app_mark(name, texts) else False
+    numbers = [number(t) for t in texts]
+    if value.get(APP_MARK) != app_mark(name, texts) or None in numbers:
+        return None
+    x, y, w, h = (float(n or 0.0) for n in numbers)
+    return FaceRegion(name, x - w / 2, y - h / 2, w, h, by_app=True)
 
 
-def _mp_item_is_ours(value: object) -> str | None | bool:
+def _our_mp_region(value: object) -> FaceRegion | None:
     if not isinstance(value, dict) or not isinstance(value.get(MPREG_RECTANGLE), str):
-        return False
+        return None
     name = raw_name(value.get(MPREG_NAME))
-    mark = app_mark(name, [str(value[MPREG_RECTANGLE]).strip()])
-    return name if value.get(APP_MARK) == mark else False
+    rectangle = str(value[MPREG_RECTANGLE]).strip()
+    numbers = [number(t) for t in rectangle.split(",")]
+    if value.get(APP_MARK) != app_mark(name, [rectangle]) or len(numbers) != 4 or None in numbers:
+        return None
+    x, y, w, h = (float(n or 0.0) for n in numbers)
+    return FaceRegion(name, x, y, w, h, by_app=True)
 
 
 def _person_tag(tag: str) -> str | None:

@@ -780,14 +780,17 @@ def test_item03_own_names_never_come_back_and_forget_takes_them_out(tmp_path: Pa
         assert len(lib.faces()) == 2
         assert not [p for p in lib.people() if p.name]
 
-        # Named again by the user and written; forget takes that name and box out of our sidecar.
+        # Named again by the user and written, then renamed (not written again): forget finds the region by
+        # its box and takes the old name and the box out of our sidecar.
         lib.move([max(lib.faces(), key=lambda f: f.box[0]).id], None, new_name="Righty Own")
+        lib.move([min(lib.faces(), key=lambda f: f.box[0]).id], None, new_name="Lefty Kept")
         assert lib.write_xmp() == 1
         (righty,) = [p.id for p in lib.people() if p.name == "Righty Own"]
+        lib.rename(righty, "Righty Renamed")
         lib.forget_person(righty)
     root = parse(sidecar)
-    assert "Righty Own" not in sidecar.read_text(encoding="utf-8")
-    assert [r.name for r in read_regions(photo)] == []
+    assert "Righty" not in sidecar.read_text(encoding="utf-8")
+    assert [r.name for r in read_regions(photo)] == ["Lefty Kept"]
     assert _foreign_properties(root) == ("5", ["holiday", "beach"], "Ann & Bo at the sea")
 
 
