@@ -37,6 +37,22 @@ def _inside(inner: list[int], outer: list[int], slack: int = 1) -> bool:
             and inner[0] + inner[2] <= outer[0] + outer[2] + slack and inner[1] + inner[3] <= outer[1] + outer[3] + slack)
 
 
+def _show_import_status(window) -> None:  # noqa: ANN001
+    """The status bar as a long import shows it (progress text, bar and Cancel), without running one."""
+    from types import SimpleNamespace
+
+    from faceorganizer.gui.views.status import describe_progress
+
+    window.show_view("people")
+    tick = SimpleNamespace(stage="analyze", photos_done=12_345, photos_total=98_765, faces_found=23_456, rate=9.7,
+                           eta=7_000.0)
+    text, done, total = describe_progress("Importing", tick)
+    window.job_status.label.setText(text)
+    window.job_status.bar.setRange(0, total)
+    window.job_status.bar.setValue(done)
+    window.job_status.show()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--library", required=True)
@@ -76,6 +92,7 @@ def main() -> int:
         ("search-grouped", lambda: window.pages.search.group.setChecked(True)),
         ("filter", lambda: (window.show_view("people"), window.filters.set_expression("age>=30 and smiling"))),
         ("viewer", lambda: window.session.nav.open_photo.emit(group_photo, 0)),
+        ("importing", lambda: _show_import_status(window)),
     ]
     report: dict[str, object] = {"screen": screen_rect, "scale": app.devicePixelRatio(), "pages": {}}
     for name, go in pages:
@@ -88,7 +105,10 @@ def main() -> int:
                  for d in (window.nav_dock, window.filter_dock)}
         bar = window.statusBar()
         status = {"visible": bar.isVisible(), "rect": _rect(bar)}
+        cancel = window.job_status.cancel
         checks = {
+            "cancel_on_screen": (not window.job_status.isVisible()
+                                 or (cancel.isVisible() and _inside(_rect(cancel), screen_rect))),
             "window_fits": _inside(win, screen_rect),
             "docks_visible": all(d["visible"] for d in docks.values()),
             "docks_on_screen": all(_inside(d["rect"], screen_rect) for d in docks.values() if d["visible"]),
