@@ -543,11 +543,14 @@ class Library:
             return forgotten
 
     def delete_all_face_data(self) -> int:
-        """Delete every face, embedding, person and edit; turns recognition off."""
+        """Delete every face, embedding, person and edit, and the names in the XMP we wrote; recognition off."""
         from faceorganizer.privacy import delete_all_face_data
+        from faceorganizer.xmp_sync import forget_names
 
         with self.lock:
-            return delete_all_face_data(self.db, self.cache_dir)
+            deleted = delete_all_face_data(self.db, self.cache_dir)
+            forget_names(self.db, None)  # regions other programs wrote stay: they are the user's own data
+            return deleted
 
     def export_photos(self, person_id: int, dest: Path | str, *, link: bool = False) -> list[Path]:
         """Copy (or symlink) every available photo of a person into ``dest``."""

@@ -773,8 +773,17 @@ def test_item03_own_names_never_come_back_and_forget_takes_them_out(tmp_path: Pa
         assert lib.write_xmp() == 1
         assert {r.name: r.by_app for r in read_regions(photo)} == {"Lefty Foreign": True, "Righty Own": True}
 
-        # delete-face-data, recognition on, re-import: the app's own sidecar restores nothing.
+        # Another library of this app importing the folder: our own regions are never read back as names.
+        with Library.open(tmp_path / "second") as second:
+            _import(second, photo.parent)
+            assert len(second.faces()) == 2
+            assert not [p for p in second.people() if p.name]
+
+        # delete-face-data also takes our regions out of the sidecar (the rest of it stays); recognition on
+        # and a re-import restore nothing.
         lib.delete_all_face_data()
+        assert read_regions(photo) == []
+        assert _foreign_properties(parse(sidecar)) == ("5", ["holiday", "beach"], "Ann & Bo at the sea")
         lib.set_recognition(True)
         _import(lib, photo.parent)
         assert len(lib.faces()) == 2
