@@ -33,7 +33,6 @@ from faceorganizer.xmp import (
     XmpWriteError,
     remove_app_regions,
     sidecar_paths,
-    sweep_stale_temps,
     write_regions,
 )
 
@@ -92,18 +91,14 @@ def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = Non
         photo_ids = sidecars.photos_with_named_faces(db)
     written = 0
     bad_names = 0
-    swept: set[Path] = set()
     for photo_id in photo_ids:
         path, regions, size = regions_of_photo(db, photo_id)
         usable = [r for r in regions if _writable(r.name)]
         bad_names += len(regions) - len(usable)
         if not usable:
             continue
-        image = Path(text_to_path(path))
-        if image.parent not in swept:  # also folders whose photos are not rewritten this time
-            sweep_stale_temps(image.parent)
-            swept.add(image.parent)
-        write_regions(image, usable, image_size=size, into_file=into_file)
+        # write_regions sweeps the temporaries a killed earlier run left, once per folder and process.
+        write_regions(Path(text_to_path(path)), usable, image_size=size, into_file=into_file)
         written += 1
     if bad_names:
         log.warning("XMP: %d face(s) not written: their person's name holds control characters or is too long; "

@@ -67,6 +67,8 @@ log = logging.getLogger("faceorganizer.xmp")
 _TEMP = re.compile(r"^\.(?P<target>.+)\.faceorganizer-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
 #: Temporaries of earlier versions: ``.<target name>.<8 hex>.tmp``, removed when the target exists.
 _OLD_TEMP = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{8}\.tmp$")
+#: Folders already swept by this process.
+_SWEPT: set[str] = set()
 #: A temporary this old is stale even if its pid is alive again (pids are reused).
 _STALE_AFTER_S = 3600.0
 
@@ -99,7 +101,7 @@ def write_regions(
     orientation = effective_orientation(image, packets)
     stored_size = _stored_size(image, orientation, image_size, path)
     stored = [reorient(checked(r), INVERSE_ORIENTATION[orientation]) for r in named]
-    sweep_stale_temps(path.parent)
+    _sweep_once(path.parent)
     if into_file:
         _write_embedded(path, image, stored, stored_size)
         for sidecar in sidecar_paths(path):
@@ -177,6 +179,14 @@ def sweep_stale_temps(folder: Path) -> int:
     if removed:
         log.info("XMP: removed %d temporary file(s) left in %s by an interrupted write", removed, folder)
     return removed
+
+
+def _sweep_once(folder: Path) -> None:
+    """Sweep a folder the first time this process writes there (a scan per photo would be quadratic)."""
+    key = os.path.abspath(folder)
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        sweep_stale_temps(folder)
 
 
 def _alive(pid: int) -> bool:
