@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from faceorganizer.cli.common import command, emit, open_library, table
+from faceorganizer.names import safe_text
 
 
 @command("status", "show what the library holds: photos by status, faces, people, folders, skipped files")
@@ -80,7 +81,7 @@ def _journal_step(args: argparse.Namespace, *, forward: bool) -> int:
     with open_library(args) as lib:
         entry = lib.redo() if forward else lib.undo()
     key, verb = ("redone", "Redone") if forward else ("undone", "Undone")
-    emit(args, {key: entry.summary, "id": entry.id}, f"{verb}: {entry.summary}")
+    emit(args, {key: entry.summary, "id": entry.id}, f"{verb}: {safe_text(entry.summary)}")
     return 0
 
 
