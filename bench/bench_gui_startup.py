@@ -5,8 +5,8 @@ loaded before the window (the old start-up) and behind it (now), on a real libra
 
 Each run is a fresh process (``QT_QPA_PLATFORM=offscreen`` unless a display is set) that does what
 ``faceorganizer`` does at start (``gui.main``: settings, library, QApplication, MainWindow, show) and reports
-when the first paint is done; the table gives the median over ``--runs``, and for "behind" also when the
-libraries finished loading (what an import then waits for) and the longest GUI-thread stall meanwhile.
+when the first paint is done; the table gives the median over ``--runs``, when the libraries and the face
+detector finished loading, and the longest GUI-thread stall (a 10 ms timer's longest gap) meanwhile.
 """
 
 from __future__ import annotations
@@ -37,13 +37,15 @@ app.processEvents()
 w.repaint()
 shown = time.time() - t0
 if sys.argv[2] == "behind":
-    m.preload_in_background()
+    m.preload_in_background(lib)
+else:
+    m._warm_detector(lib)  # the old start-up loaded the detector at the first import: count it as ready here
 # GUI-thread stalls while the libraries load behind the window: a 10 ms timer's longest gap.
 clock = QElapsedTimer(); clock.start(); last = [0]; longest = [0]
 def tick():
     now = clock.elapsed(); longest[0] = max(longest[0], now - last[0]); last[0] = now
 timer = QTimer(); timer.setInterval(10); timer.timeout.connect(tick); timer.start()
-while not RUNTIMES_READY.is_set():
+while not (RUNTIMES_READY.is_set() and m.MODELS_READY.is_set()):
     app.processEvents(); time.sleep(0.002)
 ready = time.time() - t0
 print(json.dumps({"shown": shown, "ready": ready, "stall_ms": longest[0]}))
@@ -68,12 +70,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     print(f"cores={os.cpu_count()} loadavg={os.getloadavg()[0]:.2f} runs={args.runs}")
-    print(f"{'libraries loaded':<18} {'first window (s)':>17} {'libraries ready (s)':>20} {'longest stall (ms)':>19}")
+    print(f"{'libraries loaded':<18} {'first window (s)':>17} {'models ready (s)':>20} {'longest stall (ms)':>19}")
     for mode in ("before", "behind"):
         runs = [run_once(args.library, mode) for _ in range(args.runs)]
         shown = statistics.median(r["shown"] for r in runs)
         ready = statistics.median(r["ready"] for r in runs)
-        stall = max(r["stall_ms"] for r in runs) if mode == "behind" else float("nan")
+        stall = max(r["stall_ms"] for r in runs)
         print(f"{mode + ' the window':<18} {shown:>17.2f} {ready:>20.2f} {stall:>19.0f}")
     return 0
 
