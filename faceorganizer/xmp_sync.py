@@ -24,10 +24,10 @@ import sqlite_utils
 
 from faceorganizer.errors import InvalidNameError
 from faceorganizer.geometry import Box, box_iou, normalised_to_pixels, pixels_to_normalised
+from faceorganizer.names import clean_name
 from faceorganizer.people import edits
 from faceorganizer.scan.discover import text_to_path
 from faceorganizer.store import sidecars
-from faceorganizer.names import clean_name
 from faceorganizer.xmp import (
     FaceRegion,
     XmpWriteError,

@@ -57,7 +57,8 @@ def photos_with_named_faces(db: sqlite_utils.Database) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def faces_of_person(db: sqlite_utils.Database, person_id: int) -> list[tuple[PhotoFrame, tuple[float, float, float, float]]]:
+def faces_of_person(db: sqlite_utils.Database,
+                    person_id: int) -> list[tuple[PhotoFrame, tuple[float, float, float, float]]]:
     """(photo, pixel box) of every face assigned to the person."""
     rows = db.execute(
         "SELECT p.path, p.width, p.height, f.x, f.y, f.w, f.h FROM photos p JOIN faces f ON f.photo_id = p.id "

@@ -17,8 +17,8 @@ from PIL import Image, UnidentifiedImageError
 from faceorganizer.xmp import rdf
 from faceorganizer.xmp.model import MAX_REGIONS, TIFF_ORIENTATION, FaceRegion
 from faceorganizer.xmp.orientation import fit, reorient
-from faceorganizer.xmp.regions import PacketRegions, deduplicate, number, regions_in
 from faceorganizer.xmp.rdf import Packet
+from faceorganizer.xmp.regions import PacketRegions, deduplicate, number, regions_in
 
 log = logging.getLogger("faceorganizer.xmp")
 

@@ -699,7 +699,7 @@ def test_item01_the_serializer_refuses_what_xml_cannot_hold() -> None:
 
 
 @pytest.fixture()
-def two_faces(tmp_path: Path, shared_faces: Path) -> tuple[Path, list[tuple[float, float, float, float]], tuple[int, int]]:
+def two_faces(tmp_path: Path, shared_faces: Path) -> tuple[Path, list[tuple[float, ...]], tuple[int, int]]:
     """A real two-person photo in its own folder, its detected face boxes (pixels, upright) and size."""
     src = tmp_path / "photos"
     src.mkdir()

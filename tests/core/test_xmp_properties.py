@@ -21,8 +21,7 @@ from PIL import Image
 
 from faceorganizer.errors import InvalidNameError
 from faceorganizer.names import MAX_NAME_LENGTH, clean_name
-from faceorganizer.xmp import FaceRegion, read_regions, write_regions
-from faceorganizer.xmp import rdf
+from faceorganizer.xmp import FaceRegion, rdf, read_regions, write_regions
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -98,8 +97,10 @@ def test_any_name_in_a_foreign_sidecar_is_read_as_its_clean_form_or_no_name(raw:
 def _wrap(body: str, attrs: str = "") -> str:
     return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
             '<rdf:Description rdf:about="" xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/" '
-            'xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#" xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#" '
-            'xmlns:MP="http://ns.microsoft.com/photo/1.2/" xmlns:MPRI="http://ns.microsoft.com/photo/1.2/t/RegionInfo#" '
+            'xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#" '
+            'xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#" '
+            'xmlns:MP="http://ns.microsoft.com/photo/1.2/" '
+            'xmlns:MPRI="http://ns.microsoft.com/photo/1.2/t/RegionInfo#" '
             'xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"'
             f"{attrs}>{body}</rdf:Description></rdf:RDF></x:xmpmeta>")
 
