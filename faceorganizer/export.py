@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlite_utils
 
 from faceorganizer.errors import FaceOrganizerError, NotFoundError
-from faceorganizer.scan.discover import display_path, text_to_path
+from faceorganizer.paths import display_path, text_to_path
 from faceorganizer.store import queries
 from faceorganizer.store.exports import person_photo_paths
 from faceorganizer.store.privacy import person_exists

@@ -24,7 +24,7 @@ from faceorganizer.people import edits
 from faceorganizer.settings import Settings, load_settings
 from faceorganizer.store import connect, migrate, queries
 from faceorganizer.store import journal as journal_mod
-from faceorganizer.scan.discover import display_path, path_to_text, text_to_path  # noqa: F401 - for the front ends
+from faceorganizer.paths import display_path, path_to_text, text_to_path  # noqa: F401 - for the front ends
 from faceorganizer.store.reads import (  # noqa: F401 - the front ends' read types come through the façade
     Counts, FaceCard, FaceFilter, FaceScope, LibraryReader, PersonCard, PhotoCard, PhotoScope)
 from faceorganizer.store.schema import schema_version
@@ -84,6 +84,26 @@ def install_models(from_dir: Path | None = None, *, force: bool = False,
     from faceorganizer.models.install import install_models as install
 
     return install(from_dir, force=force, progress=progress)
+
+
+def analysis_engine(name: str | None, *, address: str | None = None) -> Any:
+    """The import's analysis engine: ``"ray"`` (a Ray cluster at ``address``; raises a one-line error naming
+    the install command when Ray is missing), ``"batched"`` (batched detection on this machine's accelerator)
+    or ``None`` (local worker processes). Pass it to :meth:`Library.import_job`."""
+    if name == "ray":
+        from faceorganizer.scan.ray_engine import RayEngine, require_ray
+
+        require_ray()
+        return RayEngine(address=address)
+    if address:
+        from faceorganizer.errors import FaceOrganizerError
+
+        raise FaceOrganizerError("--address is for --engine ray")
+    if name == "batched":
+        from faceorganizer.pipeline.batched import BatchedEngine
+
+        return BatchedEngine()
+    return None
 
 
 class Library:

@@ -83,3 +83,33 @@ def ensure_cache_dir(path: Path) -> Path:
                            "of that name: move or delete the file and run again")
     path.mkdir(exist_ok=True)
     return path
+
+
+# ----------------------------------------------------------------------------------------------- stored paths
+# Paths as the library stores them. A file name that is not valid UTF-8 (possible on Linux) is stored as a
+# marked hex string so SQLite can hold it; these three functions are the only place that knows the format.
+_RAW_MARK = "\ufffe"  # a Unicode noncharacter: never part of a real file name
+
+
+def path_to_text(path: str | os.PathLike) -> str:
+    """A string that SQLite can store for any file path, reversible with :func:`text_to_path`."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _RAW_MARK + os.fsencode(text).hex()
+
+
+def text_to_path(text: str) -> str:
+    """The real file-system path of a stored string."""
+    if text.startswith(_RAW_MARK):
+        return os.fsdecode(bytes.fromhex(text[1:]))
+    return text
+
+
+def display_path(text: str) -> str:
+    """A readable form of a stored path (undecodable bytes shown as U+FFFD)."""
+    if text.startswith(_RAW_MARK):
+        return bytes.fromhex(text[1:]).decode("utf-8", "replace")
+    return text

@@ -25,8 +25,8 @@ import sqlite_utils
 from faceorganizer.errors import InvalidNameError
 from faceorganizer.geometry import Box, box_iou, normalised_to_pixels, pixels_to_normalised
 from faceorganizer.names import clean_name
+from faceorganizer.paths import text_to_path
 from faceorganizer.people import edits
-from faceorganizer.scan.discover import text_to_path
 from faceorganizer.store import sidecars
 from faceorganizer.xmp import (
     FaceRegion,

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from faceorganizer.cli.common import command, emit, open_library, table
-from faceorganizer.errors import FaceOrganizerError
+from faceorganizer.library import analysis_engine
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
@@ -20,19 +20,9 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 
 def _engine(args: argparse.Namespace) -> object | None:
-    """The analysis engine ``--engine`` names; None for local processes."""
-    if args.engine == "ray":
-        from faceorganizer.scan.ray_engine import RayEngine, require_ray
-
-        require_ray()  # before opening the library: without Ray, say how to install it
-        return RayEngine(address=args.address)
-    if args.address:
-        raise FaceOrganizerError("--address is for --engine ray")
-    if args.engine == "batched":
-        from faceorganizer.pipeline.batched import BatchedEngine
-
-        return BatchedEngine()
-    return None
+    """The analysis engine ``--engine`` names (None for local processes); made before the library opens, so
+    a missing Ray is reported with its install command first."""
+    return analysis_engine(args.engine, address=args.address)
 
 
 def _bar(progress) -> str:

@@ -70,18 +70,3 @@ class AgeGender(LazyNetwork["tuple[InferenceSession, InferenceSession]"]):
         p_age = age_session.run([_OUTPUT], {_INPUT: x64})[0]
         p_gender = gender_session.run([_OUTPUT], {_INPUT: x32})[0]
         return (p_age @ AGE_BINS).astype(np.float32), p_gender[:, 1].astype(np.float32)
-
-    def predict_faces(self, rgb: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Like :meth:`predict` for the faces of one image: ``landmarks`` K×5×2 (or 5×2) in image pixels.
-
-        The chips are cut with the pipeline's :func:`~faceorganizer.pipeline.align.align_face` (the same
-        5-point alignment as the embedder's chips, with this model's size and padding).
-        """
-        from faceorganizer.pipeline.align import align_face
-
-        points = np.asarray(landmarks, dtype=np.float64).reshape(-1, 5, 2)
-        chips64 = np.stack([align_face(rgb, p, AGE_SIZE, CHIP_PADDING) for p in points]) if len(points) else \
-            np.empty((0, AGE_SIZE, AGE_SIZE, 3), np.uint8)
-        chips32 = np.stack([align_face(rgb, p, GENDER_SIZE, CHIP_PADDING) for p in points]) if len(points) else \
-            np.empty((0, GENDER_SIZE, GENDER_SIZE, 3), np.uint8)
-        return self.predict(chips64, chips32)

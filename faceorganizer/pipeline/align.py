@@ -24,9 +24,13 @@ for 150/0.25, 64/0.2, 32/0.2, 200/0.2, 150/0 and 100/0.5, so one normalised temp
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from faceorganizer.models.agegender import AgeGender
 
 #: MTCNN's 5 points (image-left eye, image-right eye, nose tip, left and right mouth corners) in dlib's
 #: normalised face frame (padding 0). At size 150, padding 0.25 this is ≈ eyes (46.1, 44.4) and (100.5, 44.4),
@@ -106,3 +110,20 @@ def align_face(rgb: np.ndarray, landmarks5: np.ndarray, size: int = 150, padding
     m_src = m @ to_src
     return cv2.warpAffine(src, m_src, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                           borderValue=(0, 0, 0))
+
+
+def predict_age_gender(model: AgeGender, rgb: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(age_years, p_male)`` of the faces of one image from an ``models.agegender.AgeGender``.
+
+    ``landmarks`` are K×5×2 (or 5×2) in image pixels. The chips are cut with :func:`align_face` (the same
+    5-point alignment as the embedder's chips, with the age/gender models' sizes and padding); the model only
+    sees chips, so ``models`` never imports the pipeline.
+    """
+    from faceorganizer.models.agegender import AGE_SIZE, CHIP_PADDING, GENDER_SIZE
+
+    points = np.asarray(landmarks, dtype=np.float64).reshape(-1, 5, 2)
+    chips64 = np.stack([align_face(rgb, p, AGE_SIZE, CHIP_PADDING) for p in points]) if len(points) else \
+        np.empty((0, AGE_SIZE, AGE_SIZE, 3), np.uint8)
+    chips32 = np.stack([align_face(rgb, p, GENDER_SIZE, CHIP_PADDING) for p in points]) if len(points) else \
+        np.empty((0, GENDER_SIZE, GENDER_SIZE, 3), np.uint8)
+    return model.predict(chips64, chips32)

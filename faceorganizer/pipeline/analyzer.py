@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from faceorganizer.models import embedder as embedder_mod
-from faceorganizer.pipeline.align import align_face
+from faceorganizer.pipeline.align import align_face, predict_age_gender
 from faceorganizer.pipeline.decode import load_image
 from faceorganizer.pipeline.quality import FaceQuality, face_quality
 
@@ -145,7 +145,7 @@ class FaceAnalyzer:
             return []
         points_src = [np.asarray(d.landmarks, np.float64) * source_scale for d in detections]
         chips = [align_face(source, p, CHIP_SIZE, CHIP_PADDING) for p in points_src]
-        ages, males = self.agegender.predict_faces(source, np.stack(points_src))
+        ages, males = predict_age_gender(self.agegender, source, np.stack(points_src))
         expressions: list[dict[str, float] | None] = [None] * len(detections)
         if self.expression is not None:
             from faceorganizer.models.expression import EXPRESSIONS, face_crop

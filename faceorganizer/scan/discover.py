@@ -16,37 +16,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# The stored-path helpers live in faceorganizer.paths (the GUI and the store use them without importing scan);
+# re-exported here for the scan's own callers.
+from faceorganizer.paths import display_path, path_to_text, text_to_path  # noqa: F401
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
                               ".heic", ".heif", ".avif"})
 RAW_EXTENSIONS = frozenset({".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf", ".rw2",
                             ".raf", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".mrw"})
-
-_RAW_MARK = "\ufffe"  # a Unicode noncharacter: never part of a real file name
-
-
-def path_to_text(path: str | os.PathLike) -> str:
-    """A string that SQLite can store for any file path, reversible with :func:`text_to_path`."""
-    text = os.fspath(path)
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _RAW_MARK + os.fsencode(text).hex()
-
-
-def text_to_path(text: str) -> str:
-    """The real file-system path of a stored string."""
-    if text.startswith(_RAW_MARK):
-        return os.fsdecode(bytes.fromhex(text[1:]))
-    return text
-
-
-def display_path(text: str) -> str:
-    """A readable form of a stored path (undecodable bytes shown as U+FFFD)."""
-    if text.startswith(_RAW_MARK):
-        return bytes.fromhex(text[1:]).decode("utf-8", "replace")
-    return text
-
 
 @dataclass(frozen=True)
 class FileEntry:

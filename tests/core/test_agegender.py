@@ -103,7 +103,8 @@ def test_predict_checks_its_input():
 
 
 def test_predict_faces_with_the_pipeline_alignment_agrees_with_dlib_chips(faces, estimates):
-    pytest.importorskip("faceorganizer.pipeline.align")
+    from faceorganizer.pipeline.align import predict_age_gender
+
     _, age_ref, p_male_ref = estimates
     predictor68 = dlib.shape_predictor(reference_model("shape_predictor_68_face_landmarks.dat"))
     model = AgeGender("cpu")
@@ -112,7 +113,7 @@ def test_predict_faces_with_the_pipeline_alignment_agrees_with_dlib_chips(faces,
         pts = np.array([(p.x, p.y) for p in predictor68(rgb, rect).parts()], dtype=np.float64)
         # MTCNN-style 5 points (image-left eye first) from dlib's 68: eye centres, nose tip, mouth corners.
         five = np.array([pts[36:42].mean(0), pts[42:48].mean(0), pts[30], pts[48], pts[54]])
-        age, p_male = model.predict_faces(rgb, five)
+        age, p_male = predict_age_gender(model, rgb, five)
         ages.append(age[0])
         p_males.append(p_male[0])
     agree = np.mean((np.array(p_males) > 0.5) == (p_male_ref > 0.5))

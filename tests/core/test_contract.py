@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_import_linter_contract_holds():
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert exe, "import-linter is a test dependency (installed by `installer/setup.sh --test`)"
-    proc = subprocess.run([exe, "--config", str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True,
+    # --no-cache: the cache keys on file metadata that a fast edit may leave unchanged (a stale pass or fail).
+    proc = subprocess.run([exe, "--no-cache", "--config", str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
