@@ -132,3 +132,43 @@ def test_photos_with_and_without_people(library_copy, shared_faces):
     assert photo in both and all({a, b} <= by_photo[p] for p in both)
     only_a = lib.photos_with([a], [b])
     assert photo not in only_a and all(a in by_photo[p] and b not in by_photo[p] for p in only_a)
+
+
+def test_calibration_is_computed_once_per_library_change(library_copy, monkeypatch):
+    """Densities of the whole library are computed when faces or people change, never per query."""
+    from faceorganizer.search import ida
+    from faceorganizer.store import search as store_search
+
+    lib = library_copy
+    calls: list[int] = []
+    reads: list[int] = []
+    original = ida.IDACalibrator.log_densities
+    original_read = store_search.model_embeddings
+
+    def counting(self, embeddings, labels=None):
+        calls.append(len(np.atleast_2d(embeddings)))
+        return original(self, embeddings, labels)
+
+    def counting_read(db):
+        reads.append(1)
+        return original_read(db)
+
+    monkeypatch.setattr(ida.IDACalibrator, "log_densities", counting)
+    monkeypatch.setattr(store_search, "model_embeddings", counting_read)
+    faces = [f.id for f in lib.faces()][:12]
+    lib.db.execute("UPDATE faces SET density = NULL")  # as after an import
+    first = lib.search_face(faces[0], top=5, threshold=1.5, calibrated=True)
+    assert first and first[0].calibrated is not None
+    n_faces = max(calls)
+    assert n_faces > 100  # the whole library, once
+    calls.clear()
+    reads.clear()
+    for f in faces[1:]:
+        assert lib.search_face(f, top=5, threshold=1.5, calibrated=True)
+    assert not calls  # library faces use their cached density
+    assert not reads  # and no query re-reads the library's embeddings
+    person = lib.people()[0]
+    lib.reject([person.face_ids[0]], person.id)  # people changed: the calibration follows
+    calls.clear()
+    lib.search_face(faces[0], top=5, threshold=1.5, calibrated=True)
+    assert max(calls, default=0) == n_faces
