@@ -219,8 +219,9 @@ def field(struct: object, local: str) -> object | None:
     if not isinstance(struct, dict):
         return None
     for key, item in struct.items():
-        if key.rpartition("}")[2] == local:
-            return item
+        if str(key).rpartition("}")[2] == local:
+            found: object = item
+            return found
     return None
 
 

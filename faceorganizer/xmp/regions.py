@@ -156,13 +156,13 @@ def _mwg_regions(regions: dict[str, object], tally: _Tally) -> list[FaceRegion]:
     items = regions.get(MWG_REGION_LIST)
     out: list[FaceRegion] = []
     for item in items if isinstance(items, list) else []:
-        if not is_face(item):
+        if not isinstance(item, dict) or not is_face(item):
             continue
         if len(out) >= MAX_REGIONS:
             tally.over_cap += 1
             continue
-        name = raw_name(item.get(MWG_NAME))  # type: ignore[union-attr]
-        area = item.get(MWG_AREA)  # type: ignore[union-attr]
+        name = raw_name(item.get(MWG_NAME))
+        area = item.get(MWG_AREA)
         texts = [rdf.field(area, k) for k in ("x", "y", "w", "h")]
         box = _box(texts)
         if box is None:
@@ -175,7 +175,7 @@ def _mwg_regions(regions: dict[str, object], tally: _Tally) -> list[FaceRegion]:
                 tally.no_box += 1
                 continue
             x, w, y, h = x / dim_w, w / dim_w, y / dim_h, h / dim_h
-        ours = item.get(APP_MARK) == app_mark(name, [str(t).strip() for t in texts])  # type: ignore[union-attr]
+        ours = item.get(APP_MARK) == app_mark(name, [str(t).strip() for t in texts])
         out.append(FaceRegion(_clean(name, tally), x - w / 2, y - h / 2, w, h, by_app=ours))
     return out
 
@@ -189,11 +189,11 @@ def _mp_regions(info: dict[str, object], tally: _Tally) -> list[FaceRegion]:
             continue
         rectangle = item.get(MPREG_RECTANGLE) if isinstance(item, dict) else None
         box = _box(rectangle.split(",")) if isinstance(rectangle, str) else None
-        if box is None:
+        if box is None or not isinstance(item, dict) or not isinstance(rectangle, str):
             tally.no_box += 1
             continue
-        name = raw_name(item.get(MPREG_NAME))  # type: ignore[union-attr]
-        ours = item.get(APP_MARK) == app_mark(name, [rectangle.strip()])  # type: ignore[union-attr]
+        name = raw_name(item.get(MPREG_NAME))
+        ours = item.get(APP_MARK) == app_mark(name, [rectangle.strip()])
         name = None if name == _MP_IGNORED_NAME else _clean(name, tally)
         out.append(FaceRegion(name, *box, by_app=ours))
     return out
