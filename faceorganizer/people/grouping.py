@@ -361,11 +361,15 @@ def outliers(db: sqlite_utils.Database, person_id: int) -> list[tuple[int, float
 
 def suggestions(db: sqlite_utils.Database, person_id: int, *, limit: int = 50, max_distance: float = 0.7
                 ) -> list[tuple[int, float]]:
-    """"Is this X?": faces not yet in the person (unsorted, or in unnamed groups), closest first."""
+    """"Is this X?": faces not yet in the person (unsorted, or in unnamed groups), closest first.
+
+    Faces that fail the face-ness gate are never proposed (junk used to come first: it sits near everyone).
+    """
     person = _person_faces(db, person_id)
     if not len(person.ids):
         return []
     cand = load_faces(db, store.SUGGESTION_CANDIDATES, [person_id])
+    cand = cand.subset(np.flatnonzero(cand.face_like))
     if not len(cand.ids):
         return []
     rejected = {f for f, p in _rejections(db) if p == person_id}

@@ -248,3 +248,15 @@ def test_a_few_new_faces_join_by_average_linkage_without_regrouping(library_copy
     after = _assignments(lib)
     assert after[face] == (person, "auto")
     assert {f: v for f, v in after.items() if f != face} == others  # nobody else moved
+
+
+def test_suggestions_never_propose_junk(library_copy):
+    from faceorganizer.people.grouping import load_faces
+
+    lib = library_copy
+    fs = load_faces(lib.db)
+    junk = set(fs.ids[~fs.face_like].tolist())
+    assert junk
+    for person in lib.people():
+        proposed = {f for f, _ in lib.suggestions(person.id, limit=500)}
+        assert not proposed & junk, person.id
