@@ -276,12 +276,13 @@ class Library:
     def find_person(self, ref: str | int) -> tuple[int, str | None]:
         """(id, name) of a person given by id or by name (case-insensitive); raises ``NotFoundError``."""
         from faceorganizer.errors import NotFoundError
+        from faceorganizer.names import lookup_form
         from faceorganizer.store import people as people_store
 
         text = str(ref).strip()
         with self.lock:
             row = people_store.person(self.db, int(text)) if text.isdigit() else None
-            row = row or people_store.person_named(self.db, text, nocase=True)
+            row = row or people_store.person_named(self.db, lookup_form(text), nocase=True)
         if row is None:
             raise NotFoundError(f"no person {text!r} (give a person id or name; see `faceorganizer people`)")
         return int(row["id"]), row["name"]

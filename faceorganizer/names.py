@@ -29,7 +29,8 @@ import unicodedata
 
 from faceorganizer.errors import InvalidNameError
 
-__all__ = ["MAX_NAME_LENGTH", "InvalidNameError", "clean_name", "clean_optional_name", "display_name", "safe_text"]
+__all__ = ["MAX_NAME_LENGTH", "InvalidNameError", "clean_name", "clean_optional_name", "display_name", "lookup_form",
+           "safe_text"]
 
 #: The longest name accepted, in characters (code points) after normalisation.
 MAX_NAME_LENGTH = 200
@@ -90,6 +91,18 @@ def clean_optional_name(raw: str | None) -> str | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     return clean_name(raw)
+
+
+def lookup_form(text: str) -> str:
+    """A name typed to *find* a person, in the form names are stored (NFC, spaces folded); as typed if invalid.
+
+    Terminals on macOS type decomposed accents (NFD), so "Zoë" typed there only matches the stored NFC name
+    after normalising; a text that cannot be a name is returned unchanged (it will simply match nobody).
+    """
+    try:
+        return clean_name(text)
+    except InvalidNameError:
+        return text
 
 
 def display_name(name: str | None, *, limit: int = MAX_NAME_LENGTH) -> str:
