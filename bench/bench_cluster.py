@@ -44,9 +44,9 @@ def child(n: int, k: int, seed: int, photos: bool) -> dict[str, float]:
     import numpy as np
 
     from devkit.evaluation import clustering_scores
+    from devkit.synthetic import synthetic_embeddings, synthetic_photos
     from faceorganizer.people import cluster
     from faceorganizer.people.knn import knn_graph
-    from devkit.synthetic import synthetic_embeddings, synthetic_photos
 
     x, truth = synthetic_embeddings(n, n // 10, seed=seed)
     cannot: list[tuple[int, int]] = []

@@ -104,7 +104,7 @@ def speed(faces, n_faces: int, repeats: int) -> None:
                     continue  # e.g. onnxruntime without its CUDA provider
                 # batch 1 is slow: time fewer faces so the table finishes in seconds
                 part = chips[: max(batch, n_faces // 4)] if batch == 1 else chips
-                wall, cpu = _time(lambda: embedder.embed(part), repeats)
+                wall, cpu = _time(lambda: embedder.embed(part), repeats)  # noqa: B023 - called right here
                 rows.append((backend, device, batch, 1000 * wall / len(part), 1000 * cpu / len(part)))
 
     import face_recognition

@@ -3,7 +3,8 @@
 Usage: python bench/bench_filter.py [--faces 100000] [--runs 7] [--chip-bytes 6000] [--mmap MB] [--keep DIR]
 The rows are inserted into a library created by ``Library.open`` (same schema, indexes and pragmas as a
 user's library). Each filter is compiled and run through ``store.queries.face_ids`` (fetching every matching
-id, as the GUI's face lists do; photos are joined only when the filter reads them); the median of ``--runs`` runs after one warm-up
+id, as the GUI's face lists do; photos are joined only when the filter reads them); the median of ``--runs`` runs
+after one warm-up
 (with the minimum and the process CPU time) is reported with the machine's load average, since other
 processes can skew timings. Target: median ≤ 50 ms.
 

@@ -134,7 +134,8 @@ def scroll(folder: Path, seconds: float) -> dict:
     app.processEvents()
     lib.close()
     gaps.sort()
-    return {"rows": rows, "rows_end": grid.model.rowCount(), "laps": laps[0], "opened_ms": opened_ms, "pages": pages[0], "longest": longest,
+    return {"rows": rows, "rows_end": grid.model.rowCount(), "laps": laps[0], "opened_ms": opened_ms,
+            "pages": pages[0], "longest": longest,
             "p99": gaps[int(len(gaps) * 0.99)] if gaps else 0.0, "over30": sum(g > 30 for g in gaps),
             "ticks": len(gaps), "max_scroll": bar.maximum()}
 

@@ -57,7 +57,8 @@ def run_once(library: str, mode: str) -> dict:
     env = dict(os.environ)
     if not env.get("DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
-    out = subprocess.run([sys.executable, "-c", CHILD, library, mode, repr(time.time())], capture_output=True, text=True, env=env,
+    out = subprocess.run([sys.executable, "-c", CHILD, library, mode, repr(time.time())], capture_output=True,
+                         text=True, env=env,
                          timeout=300)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-2000:])

@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devkit.synthetic import synthetic_embeddings  # noqa: E402
 from faceorganizer.search.codes import BinIndex, PCACodec  # noqa: E402
 from faceorganizer.search.index import FaceIndex  # noqa: E402
-from devkit.synthetic import synthetic_embeddings  # noqa: E402
 
 K = 10
 
@@ -78,7 +78,8 @@ def bench_size(n: int, n_queries: int, seed: int) -> None:
         if tuned is None and r >= 0.98:
             tuned = (nprobe, wall, r)
     print(f"|           | ivf tuned      | nprobe {tuned[0] if tuned else '-'}: "
-          f"{tuned[1] if tuned else float('nan'):.2f} ms, recall {tuned[2] if tuned else float('nan'):.4f} |", flush=True)
+          f"{tuned[1] if tuned else float('nan'):.2f} ms, recall {tuned[2] if tuned else float('nan'):.4f} |",
+          flush=True)
 
     t = time.perf_counter()
     pq = FaceIndex(ids, x, kind="ivfpq")
@@ -96,7 +97,8 @@ def bench_size(n: int, n_queries: int, seed: int) -> None:
     query_codes = codec.encode(queries)
     for fraction in (0.001, 0.003, 0.01, 0.03):
         wall, cpu, got = timed(
-            lambda i: bins.search(queries[i], int(query_codes[i]), K, bin_fraction=fraction)[0], n_queries)
+            lambda i: bins.search(queries[i], int(query_codes[i]), K, bin_fraction=fraction)[0],  # noqa: B023
+            n_queries)
         row(n, "code bins", f"{fraction:.1%} of {bins.n_bins:,} bins", build, wall, cpu, recall(got, truth))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,21 +20,29 @@ import sqlite_utils
 
 from faceorganizer import paths
 from faceorganizer.errors import LibraryError
+from faceorganizer.paths import display_path, path_to_text, text_to_path  # noqa: F401 - for the front ends
 from faceorganizer.people import edits
 from faceorganizer.settings import Settings, load_settings
 from faceorganizer.store import connect, migrate, queries
 from faceorganizer.store import journal as journal_mod
-from faceorganizer.paths import display_path, path_to_text, text_to_path  # noqa: F401 - for the front ends
 from faceorganizer.store.reads import (  # noqa: F401 - the front ends' read types come through the façade
-    Counts, FaceCard, FaceFilter, FaceScope, LibraryReader, PersonCard, PhotoCard, PhotoScope)
+    Counts,
+    FaceCard,
+    FaceFilter,
+    FaceScope,
+    LibraryReader,
+    PersonCard,
+    PhotoCard,
+    PhotoScope,
+)
 from faceorganizer.store.schema import schema_version
 
 if TYPE_CHECKING:
-    from faceorganizer.pipeline.analyzer import FaceAnalyzer
+    from faceorganizer.attributes.taught import TaughtAttribute
     from faceorganizer.people.grouping import Explanation, GroupingResult
-    from faceorganizer.pipeline.analyzer import AnalyzedFace
-    from faceorganizer.search.service import SearchHit, SearchService
+    from faceorganizer.pipeline.analyzer import AnalyzedFace, FaceAnalyzer
     from faceorganizer.scan.importer import ImportJob
+    from faceorganizer.search.service import SearchHit, SearchService
 
 log = logging.getLogger("faceorganizer.library")
 
@@ -305,7 +313,7 @@ class Library:
         with self.lock:
             return queries.people(self.db, include_hidden=include_hidden)
 
-    def faces(self, where: str = "1", params: list | tuple = (), limit: int | None = None,
+    def faces(self, where: str = "1", params: Sequence[Any] = (), limit: int | None = None,
               offset: int = 0) -> list[queries.FaceRow]:
         with self.lock:
             return queries.faces(self.db, where, params, limit, offset)
@@ -318,7 +326,7 @@ class Library:
         The job writes through its own connection, so the GUI can keep reading while it runs; after the last
         photo new faces are grouped (assigned to people or grouped among themselves). ``engine`` runs the
         per-photo analysis elsewhere: ``scan.ray_engine.RayEngine`` (a Ray cluster) or
-        ``pipeline.batched.BatchedEngine`` (batched on this machine's accelerator); None: local processes.
+        ``scan.batched_engine.BatchedEngine`` (batched on this machine's accelerator); None: local processes.
         """
         from faceorganizer.scan.importer import ImportJob
 
@@ -349,13 +357,13 @@ class Library:
             return self._search
 
     def search_face(self, face_id: int, *, top: int = 50, threshold: float | None = None,
-                    where: str | None = None, params: list | tuple = (), calibrated: bool | None = None
+                    where: str | None = None, params: Sequence[Any] = (), calibrated: bool | None = None
                     ) -> list[SearchHit]:
         """Faces most like a library face (itself excluded), best first."""
         with self.lock:
             service = self.search_service
             return service.search_vector(
-                service.face_vector(face_id), top=top, exclude_face=face_id, where=where, params=params,
+                service.face_vector(face_id), top=top, exclude_face=face_id, where=where, params=list(params),
                 threshold=self.settings.search_threshold if threshold is None else threshold,
                 calibrated=self.settings.calibrated_scores if calibrated is None else calibrated)
 
@@ -366,7 +374,7 @@ class Library:
         return sorted(analysis.faces, key=lambda f: f.box[0])
 
     def search_image(self, path: str | Path, *, face_index: int | None = None, top: int = 50,
-                     threshold: float | None = None, where: str | None = None, params: list | tuple = (),
+                     threshold: float | None = None, where: str | None = None, params: Sequence[Any] = (),
                      calibrated: bool | None = None) -> list[SearchHit]:
         """Faces most like a face of an external photo (largest face unless ``face_index``), best first.
 
@@ -379,11 +387,11 @@ class Library:
         vector = self.analyzer.embed([face])[0]
         with self.lock:
             return self.search_service.search_vector(
-                vector, top=top, where=where, params=params,
+                vector, top=top, where=where, params=list(params),
                 threshold=self.settings.search_threshold if threshold is None else threshold,
                 calibrated=self.settings.calibrated_scores if calibrated is None else calibrated)
 
-    def photos_with(self, with_people: list[int], without_people: list[int] = ()) -> list[int]:
+    def photos_with(self, with_people: Sequence[int], without_people: Sequence[int] = ()) -> list[int]:
         """Photos showing all of ``with_people`` and none of ``without_people``."""
         from faceorganizer.errors import NotFoundError
         from faceorganizer.store.privacy import missing_people
@@ -392,7 +400,7 @@ class Library:
             missing = missing_people(self.db, [*with_people, *without_people])
             if missing:
                 raise NotFoundError(f"no person with id {missing[0]}")
-            return self.search_service.photos_with_people(with_people, list(without_people))
+            return self.search_service.photos_with_people(list(with_people), list(without_people))
 
     def update_codes(self) -> int:
         """Fit/refresh the 32-bit face codes (import does this itself)."""
@@ -420,7 +428,7 @@ class Library:
         with self.lock:
             return taught.predict(self.db, name, k=k)
 
-    def taught_attributes(self) -> list[str]:
+    def taught_attributes(self) -> list[TaughtAttribute]:
         from faceorganizer.attributes import taught
 
         with self.lock:

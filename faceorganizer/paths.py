@@ -54,7 +54,7 @@ def require_regular_file(path: str | os.PathLike[str], what: str = "photo") -> P
     """
     import stat
 
-    from faceorganizer.errors import NotFoundError, ImageError
+    from faceorganizer.errors import ImageError, NotFoundError
 
     p = Path(path).expanduser()
     try:
@@ -91,7 +91,7 @@ def ensure_cache_dir(path: Path) -> Path:
 _RAW_MARK = "\ufffe"  # a Unicode noncharacter: never part of a real file name
 
 
-def path_to_text(path: str | os.PathLike) -> str:
+def path_to_text(path: str | os.PathLike[str]) -> str:
     """A string that SQLite can store for any file path, reversible with :func:`text_to_path`."""
     text = os.fspath(path)
     try:

@@ -25,6 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlite_utils
@@ -32,7 +33,14 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from faceorganizer.attributes.brackets import (
-    BRACKET_NAMES, EXPRESSIONS, GENDER_THRESHOLD, POSES, SMILE_THRESHOLD, bracket_label, bracket_of)
+    BRACKET_NAMES,
+    EXPRESSIONS,
+    GENDER_THRESHOLD,
+    POSES,
+    SMILE_THRESHOLD,
+    bracket_label,
+    bracket_of,
+)
 from faceorganizer.store import attributes as attr_store
 
 __all__ = ["Bar", "ChartSection", "Eigenfaces", "GroupSummary", "summary_data", "compute_eigenfaces",
@@ -112,7 +120,7 @@ class GroupSummary:
 
 
 # ------------------------------------------------------------------------------------------------ data
-def _rows(db: sqlite_utils.Database, face_ids: Sequence[int], columns: str) -> list[dict]:
+def _rows(db: sqlite_utils.Database, face_ids: Sequence[int], columns: str) -> list[dict[str, Any]]:
     return attr_store.summary_rows(db, face_ids, columns)
 
 
@@ -416,8 +424,12 @@ def render_age_over_time(summary: GroupSummary, path: Path, title: str = "Faces"
     a0 = max(0.0, math.floor((low - step / 2) / step) * step)
     a1 = math.ceil((high + step / 2) / step) * step
     left, right, top, bottom = pad + 44, width - pad - 8, 90, height - pad - 28
-    sx = lambda v: left + (v - t0) / (t1 - t0) * (right - left)  # noqa: E731
-    sy = lambda v: bottom - (v - a0) / (a1 - a0) * (bottom - top)  # noqa: E731
+    def sx(v: float) -> float:
+        return float(left + (v - t0) / (t1 - t0) * (right - left))
+
+    def sy(v: float) -> float:
+        return float(bottom - (v - a0) / (a1 - a0) * (bottom - top))
+
     age = a0
     while age <= a1 + 1e-9:
         c.line([(left, sy(age)), (right, sy(age))], _GRID, 1)
@@ -450,7 +462,9 @@ def render_age_over_time(summary: GroupSummary, path: Path, title: str = "Faces"
         c.line([(sx(tt), sy(aa)) for tt, aa in zip(t, a)], (190, 230, 215), 1.5)
     if trend is not None:
         slope, intercept = np.polyfit(t / 365.25, a, 1)
-        fit = lambda v: slope * v / 365.25 + intercept  # noqa: E731
+        def fit(v: float) -> float:
+            return float(slope * v / 365.25 + intercept)
+
         c.dashed((sx(t0), sy(fit(t0))), (sx(t1), sy(fit(t1))), _MUTED, 1.5)
         c.text((right - 4, sy(fit(t1)) - 8), "trend", px=11, fill=_MUTED, anchor="rb")
     for tt, aa in zip(t, a):

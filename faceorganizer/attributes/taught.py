@@ -36,8 +36,8 @@ from faceorganizer.errors import InvalidEditError, NotFoundError
 from faceorganizer.store import attributes as attr_store
 from faceorganizer.store import queries
 from faceorganizer.store.db import transaction
-from faceorganizer.store.people import existing_faces
 from faceorganizer.store.journal import record_edit
+from faceorganizer.store.people import existing_faces
 
 __all__ = ["TaughtAttribute", "attribute_names", "tag", "untag", "predict", "attribute_probability",
            "DEFAULT_K", "KNN_SCALE", "NEIGHBOUR_BIN_WEIGHT", "PRIOR_WEIGHT"]

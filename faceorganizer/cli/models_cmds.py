@@ -10,8 +10,8 @@ from typing import Any
 
 from faceorganizer import __version__, paths
 from faceorganizer.cli.common import command, emit, table
-from faceorganizer.log import log_file
 from faceorganizer.library import install_models, model_statuses
+from faceorganizer.log import log_file
 
 
 def _models_args(p: argparse.ArgumentParser) -> None:

@@ -66,7 +66,7 @@ class Embedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
 
         def run(chips: np.ndarray) -> np.ndarray:
             x = np.ascontiguousarray(chips.transpose(0, 3, 1, 2), dtype=np.float32)
-            return session.run([dlib_resnet.ONNX_OUTPUT], {dlib_resnet.ONNX_INPUT: x})[0]
+            return np.asarray(session.run([dlib_resnet.ONNX_OUTPUT], {dlib_resnet.ONNX_INPUT: x})[0])
 
         return run
 
@@ -78,7 +78,7 @@ class Embedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
         dtype = torch.float16 if choice.half else torch.float32
         # channels-last feeds tensor cores on a GPU; on the CPU it measured no faster (slower at small batches).
         layout = torch.channels_last if choice.device == "cuda" else torch.contiguous_format
-        module = module.to(device=device, dtype=dtype, memory_format=layout)
+        module = module.to(device=device, dtype=dtype, memory_format=layout)  # type: ignore[call-overload]  # torch stubs lack memory_format
         log.info("embedder: loaded %s into PyTorch on %s (%s)", model_path("dlib_resnet").name, device, dtype)
 
         def run(chips: np.ndarray) -> np.ndarray:
@@ -86,7 +86,7 @@ class Embedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
                 # Send uint8 (4× fewer bytes than float) and convert on the device.
                 x = torch.from_numpy(np.ascontiguousarray(chips)).to(device, non_blocking=True)
                 x = x.permute(0, 3, 1, 2).to(dtype).contiguous(memory_format=layout)
-                return module(x).float().cpu().numpy()
+                return np.asarray(module(x).float().cpu().numpy())
 
         return run
 

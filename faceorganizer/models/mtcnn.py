@@ -226,7 +226,7 @@ def _onnx_graph(net: str, sd: dict[str, np.ndarray]) -> bytes:
         return name
 
     def node(op: str, inputs: list[str], output: str, **attrs: object) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], **attrs))
+        nodes.append(helper.make_node(op, inputs, [output], **attrs))  # type: ignore[arg-type]  # onnx stubs
         return output
 
     layers = _LAYERS[net]
@@ -288,12 +288,12 @@ def _onnx_graph(net: str, sd: dict[str, np.ndarray]) -> bytes:
         node("Gemm", [x, init("heads.w", w), init("heads.b", b)], "out", transB=1)
         shape = ["n", len(w)]
     dims = ["n", 3, "h", "w"] if net == "pnet" else ["n", 3, _INPUT_SIZE[net], _INPUT_SIZE[net]]
-    graph = helper.make_graph(nodes, net, [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+    graph = helper.make_graph(nodes, net, [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],  # type: ignore[arg-type]
                               [helper.make_tensor_value_info("out", TensorProto.FLOAT, shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())
 
 
 def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., object]:
@@ -387,14 +387,14 @@ class FaceDetector(LazyNetwork[dict[str, Callable[[np.ndarray], np.ndarray]]]):
         import torch
 
         device = torch.device(choice.device)
-        module = _torch_net(net, sd).to(device=device, memory_format=torch.channels_last)
+        module = _torch_net(net, sd).to(device=device, memory_format=torch.channels_last)  # type: ignore[attr-defined]
         if device.type == "cpu" and threads and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)  # process-wide in PyTorch: only when asked for
 
         def run(x: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
                 t = torch.from_numpy(x).to(device).contiguous(memory_format=torch.channels_last)
-                return module(t).float().cpu().numpy()
+                return np.asarray(module(t).float().cpu().numpy())
 
         return run
 
@@ -533,7 +533,7 @@ def _pnet_map(pnet: Callable[[np.ndarray], np.ndarray], level: np.ndarray) -> np
     rows = max(0, -(-(h - 2) // 2) - 4)  # conv 3×3, pool 2×2 (ceil), conv 3×3, conv 3×3
     strips = max(1, min(rows, round(h * w / PNET_STRIP_PIXELS)))
     if strips == 1:
-        return pnet(_blob(level))[0]
+        return np.asarray(pnet(_blob(level))[0])
     bounds = np.linspace(0, rows, strips + 1).round().astype(int)
     return np.concatenate([pnet(_blob(level[2 * a:h if b == rows else 2 * b + 10]))[0]
                            for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
@@ -551,7 +551,7 @@ def _blob(img: np.ndarray) -> np.ndarray:
 
 def _face_probability(out: np.ndarray) -> np.ndarray:
     """Softmax probability of "face" from the first two outputs (non-face, face logits) of each row."""
-    return (1.0 / (1.0 + np.exp(out[:, 0] - out[:, 1]))).astype(np.float32)
+    return np.asarray(1.0 / (1.0 + np.exp(out[:, 0] - out[:, 1])), dtype=np.float32)
 
 
 def _run_batched(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -561,7 +561,7 @@ def _run_batched(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch: 
 def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
     """Apply box regression offsets (fractions of the box's width and height)."""
     wh = boxes[:, 2:4] - boxes[:, 0:2]
-    return boxes[:, :4] + reg[:, :4] * np.concatenate([wh, wh], axis=1)
+    return np.asarray(boxes[:, :4] + reg[:, :4] * np.concatenate([wh, wh], axis=1))
 
 
 def _square(boxes: np.ndarray) -> np.ndarray:
@@ -626,7 +626,7 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "u
         return np.zeros(0, np.int64)
     if mode == "union":
         xywh = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]], axis=1).astype(np.float64)
-        keep = cv2.dnn.NMSBoxes(xywh, scores.astype(np.float32), 0.0, float(threshold))
+        keep = cv2.dnn.NMSBoxes(xywh, scores.astype(np.float32), 0.0, float(threshold))  # type: ignore[arg-type]
         return np.asarray(keep, np.int64).reshape(-1)
     x1, y1, x2, y2 = (boxes[:, k].astype(np.float64) for k in range(4))
     area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)

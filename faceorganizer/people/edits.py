@@ -12,6 +12,7 @@ Semantics (the user is always right):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlite_utils
 
@@ -21,14 +22,14 @@ from faceorganizer.store import people as people_store
 from faceorganizer.store.journal import EditRecorder, record_edit
 
 
-def _person(db: sqlite_utils.Database, person_id: int) -> dict:
+def _person(db: sqlite_utils.Database, person_id: int) -> dict[str, Any]:
     row = people_store.person(db, person_id)
     if row is None:
         raise NotFoundError(f"no person with id {person_id}")
     return row
 
 
-def _label(person: dict) -> str:
+def _label(person: dict[str, Any]) -> str:
     return person["name"] or f"person {person['id']}"
 
 

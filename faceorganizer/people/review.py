@@ -72,4 +72,4 @@ def outliers(
         return np.zeros(n, bool)
     others_mean = (x.sum(axis=0)[None, :] - x) / (n - 1)
     d = np.linalg.norm(x - others_mean, axis=1)
-    return (d > factor * np.median(d)) & (d > min_distance)
+    return np.asarray((d > factor * np.median(d)) & (d > min_distance), dtype=bool)

@@ -47,7 +47,8 @@ class AnalyzedFace:
 
     @property
     def expression(self) -> str | None:
-        return max(self.expressions, key=self.expressions.get) if self.expressions else None
+        probs = self.expressions
+        return max(probs, key=lambda name: probs[name]) if probs else None
 
     @property
     def smile(self) -> float | None:
@@ -71,8 +72,8 @@ class FaceAnalyzer:
     def __init__(self, *, min_face_size: int = 20, device: str = "auto", backend: str = "auto",
                  flip: bool = False, threads: int | None = None, with_embedder: bool = True,
                  with_expression: bool = True) -> None:
-        from faceorganizer.models.agegender import AgeGender
         from faceorganizer.models.agegender import MODEL_ID as AGE_MODEL_ID
+        from faceorganizer.models.agegender import AgeGender
         from faceorganizer.models.mtcnn import FaceDetector
 
         self.min_face_size = min_face_size

@@ -35,15 +35,14 @@ import numpy as np
 import sqlite_utils
 
 from faceorganizer.geometry import box_iou
-from faceorganizer.scan.discover import FileEntry, display_path, path_to_text, root_is_reachable, text_to_path, \
-    walk_many
+from faceorganizer.paths import display_path, path_to_text, text_to_path
+from faceorganizer.scan.discover import FileEntry, root_is_reachable, walk_many
 from faceorganizer.scan.hashing import content_hash
 from faceorganizer.scan.worker import WorkerResult, analyze_photo, init_worker, set_analyzer
 from faceorganizer.settings import Settings
 from faceorganizer.store import faces as face_store
-from faceorganizer.store import notface
+from faceorganizer.store import notface, transaction
 from faceorganizer.store import photos as photo_store
-from faceorganizer.store import transaction
 from faceorganizer.store.photos import QueuedFile, ScanTables
 
 if TYPE_CHECKING:
@@ -102,7 +101,7 @@ class ImportJob:
                  analyzer: Callable[[], FaceAnalyzer], settings: Settings, after: Sequence[AfterStep] = (),
                  cancel: threading.Event | None = None, workers: int | None = None, engine: Any = None) -> None:
         self.roots = [os.path.abspath(os.fspath(r)) for r in roots]
-        self.engine = engine  # None: local processes; else ray_engine.RayEngine or pipeline.batched.BatchedEngine
+        self.engine = engine  # None: local processes; else ray_engine.RayEngine or batched_engine.BatchedEngine
         self.open_writer = writer
         self.get_analyzer = analyzer
         self.settings = settings

@@ -19,9 +19,9 @@ import numpy as np
 import sqlite_utils
 
 from faceorganizer.errors import FaceOrganizerError
+from faceorganizer.paths import text_to_path
 from faceorganizer.pipeline.align import align_face
 from faceorganizer.pipeline.decode import load_image
-from faceorganizer.paths import text_to_path
 from faceorganizer.store import faces as face_store
 from faceorganizer.store import photos as photo_store
 from faceorganizer.store import queries, transaction

@@ -25,7 +25,7 @@ class WorkerResult:
     path: str
     analysis: Any = None  # faceorganizer.pipeline.analyzer.PhotoAnalysis
     skipped: str | None = None
-    regions: tuple = ()  # named XMP face regions found beside or inside the file
+    regions: tuple[Any, ...] = ()  # named XMP face regions found beside or inside the file
 
 
 def init_worker(settings_dict: dict[str, Any], threads: int = 1) -> None:

@@ -61,3 +61,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an ``INSERT`` just gave its row (``Cursor.lastrowid`` is typed optional; after an insert
+    it is always set)."""
+    rowid = cursor.lastrowid
+    if rowid is None:  # pragma: no cover - only when the statement was not an INSERT
+        raise LibraryError("no row was inserted")
+    return rowid

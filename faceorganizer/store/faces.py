@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
+from faceorganizer.store.db import inserted_id
+
 #: The columns of a detected face, in the order :func:`insert_face` takes their values.
 FACE_COLUMNS = ("photo_id", "x", "y", "w", "h", "landmarks", "det_score", "embedding", "embed_model", "age",
                 "gender", "sharpness", "brightness", "size", "yaw", "pitch", "roll", "pose", "quality",
@@ -27,7 +29,7 @@ class ConfirmedBox:
 
 def insert_face(db: sqlite_utils.Database, values: Sequence[Any], chip_jpeg: bytes | None) -> int:
     """Write one face (``values`` follow :data:`FACE_COLUMNS`) and its JPEG chip; returns the face id."""
-    face_id = int(db.execute(_INSERT_FACE, list(values)).lastrowid)
+    face_id = inserted_id(db.execute(_INSERT_FACE, list(values)))
     if chip_jpeg is not None:
         db.execute("INSERT INTO face_chips (face_id, chip) VALUES (?, ?)", [face_id, chip_jpeg])
     return face_id

@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from faceorganizer.errors import InvalidEditError
-from faceorganizer.store.db import transaction
+from faceorganizer.store.db import inserted_id, transaction
 
 #: Tables a user edit may touch, with their primary key columns.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
@@ -53,7 +53,7 @@ class EditRecorder:
         rows = list(self.db.query(f"SELECT * FROM [{table}] WHERE {where}", list(key.values())))
         return rows[0] if rows else None
 
-    def _log(self, table: str, key: dict[str, Any], before: dict | None) -> None:
+    def _log(self, table: str, key: dict[str, Any], before: dict[str, Any] | None) -> None:
         after = self._row(table, key)
         if before != after:
             self.changes.append({"table": table, "key": key, "before": before, "after": after})
@@ -64,9 +64,10 @@ class EditRecorder:
         marks = ", ".join("?" for _ in row)
         cursor = self.db.execute(f"INSERT INTO [{table}] ({cols}) VALUES ({marks})", list(row.values()))
         pk = PRIMARY_KEYS[table]
-        key = {c: row[c] for c in pk} if all(c in row for c in pk) else {pk[0]: cursor.lastrowid}
+        rowid = inserted_id(cursor)
+        key = {c: row[c] for c in pk} if all(c in row for c in pk) else {pk[0]: rowid}
         self._log(table, key, None)
-        return int(cursor.lastrowid)
+        return rowid
 
     def upsert(self, table: str, row: dict[str, Any]) -> None:
         """Insert or replace the row whose primary key is in ``row``."""
@@ -128,7 +129,7 @@ def record_edit(db: sqlite_utils.Database, op: str, summary: str) -> Iterator[Ed
             )
 
 
-def _apply(db: sqlite_utils.Database, changes: list[dict], *, forward: bool) -> None:
+def _apply(db: sqlite_utils.Database, changes: list[dict[str, Any]], *, forward: bool) -> None:
     # Deferring foreign keys lets rows come back in any order within the transaction.
     db.execute("PRAGMA defer_foreign_keys = ON")
     ordered = changes if forward else list(reversed(changes))

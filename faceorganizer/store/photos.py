@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlite_utils
 
+from faceorganizer.store.db import inserted_id
+
 #: The columns of an analysed photo that the import sets (besides path, status and bookkeeping).
 ANALYSED_COLUMNS = ("root_id", "content_hash", "size", "mtime", "width", "height", "taken_at", "orientation",
                     "faces_model")
@@ -106,10 +108,10 @@ def record_pending(db: sqlite_utils.Database, path: str, root_id: int | None, co
 
 def insert_analysed(db: sqlite_utils.Database, path: str, values: Sequence[Any]) -> int:
     """A new analysed photo; ``values`` follow :data:`ANALYSED_COLUMNS`. Returns its id."""
-    return int(db.execute(
+    return inserted_id(db.execute(
         "INSERT INTO photos (root_id, content_hash, size, mtime, width, height, taken_at, "
         "orientation, faces_model, status, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
-        [*values, path]).lastrowid)
+        [*values, path]))
 
 
 def update_analysed(db: sqlite_utils.Database, photo_id: int, values: Sequence[Any]) -> None:
@@ -148,8 +150,8 @@ def copy_with_faces(db: sqlite_utils.Database, original_id: int, path: str, root
     """
     db.execute("DELETE FROM photos WHERE path = ?", [path])
     cols = [r[1] for r in db.execute("PRAGMA table_info(photos)").fetchall() if r[1] not in ("id", "path")]
-    new_id = db.execute(f"INSERT INTO photos (path, {', '.join(cols)}) SELECT ?, {', '.join(cols)} FROM photos "
-                        "WHERE id = ?", [path, original_id]).lastrowid
+    new_id = inserted_id(db.execute(f"INSERT INTO photos (path, {', '.join(cols)}) SELECT ?, {', '.join(cols)} "
+                                    "FROM photos WHERE id = ?", [path, original_id]))
     db.execute("UPDATE photos SET root_id = ?, size = ?, mtime = ?, status = 'ok' WHERE id = ?",
                [root_id, size, mtime, new_id])
     fcols = [r[1] for r in db.execute("PRAGMA table_info(faces)").fetchall() if r[1] not in ("id", "photo_id")]

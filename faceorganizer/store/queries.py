@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,7 @@ def face_from_row(row: dict[str, Any]) -> FaceRow:
 _ALIASES = re.compile(r"\b([pa])\.")
 
 
-def face_ids(db: sqlite_utils.Database, where: str = "1", params: list[Any] | tuple = (), *,
+def face_ids(db: sqlite_utils.Database, where: str = "1", params: Sequence[Any] = (), *,
              order: str = "f.id", limit: int = -1, offset: int = 0) -> list[int]:
     """Ids of the faces matching a (parameterised) condition over aliases ``f`` (faces), ``p`` (photos) and
     ``a`` (assignments), in ``order``.
@@ -87,7 +88,7 @@ def face_ids(db: sqlite_utils.Database, where: str = "1", params: list[Any] | tu
     return [r[0] for r in db.execute(sql, [*params, limit, offset])]
 
 
-def faces(db: sqlite_utils.Database, where: str = "1", params: list[Any] | tuple = (),
+def faces(db: sqlite_utils.Database, where: str = "1", params: Sequence[Any] = (),
           limit: int | None = None, offset: int = 0, order: str = "f.id") -> list[FaceRow]:
     """Faces matching a (parameterised) SQL condition over aliases ``f`` (faces), ``p`` (photos), ``a``."""
     sql = f"{FACE_SELECT} WHERE {where} ORDER BY {order}"
@@ -126,7 +127,7 @@ def people(db: sqlite_utils.Database, *, include_hidden: bool = False, with_face
     return out
 
 
-def embeddings(db: sqlite_utils.Database, where: str = "f.embedding IS NOT NULL", params: list | tuple = ()
+def embeddings(db: sqlite_utils.Database, where: str = "f.embedding IS NOT NULL", params: Sequence[Any] = ()
                ) -> tuple[np.ndarray, np.ndarray]:
     """(face ids int64, embeddings N×128 float32) for the faces matching ``where`` (alias ``f``)."""
     ids: list[int] = []
@@ -145,7 +146,7 @@ def landmarks_of(value: str) -> np.ndarray:
 
 
 def face_conditions(*, person_id: int | None = None, unassigned: bool = False, clause: str | None = None,
-                    params: list[Any] | tuple = ()) -> tuple[str, list[Any]]:
+                    params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
     """The WHERE condition (and its parameters) for :func:`faces`: a person's faces, faces in no person, and a
     compiled filter ``clause`` (from ``attributes.filters.compile_filter``) with its ``params``."""
     where, args = ["1"], []

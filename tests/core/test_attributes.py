@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devkit.synthetic import synthetic_embeddings
 from faceorganizer.attributes import NotEnoughFacesError, grouping, summary, taught
 from faceorganizer.attributes.brackets import EXPRESSIONS
 from faceorganizer.attributes.filters import compile_filter
@@ -19,7 +20,6 @@ from faceorganizer.errors import InvalidEditError, NotFoundError
 from faceorganizer.library import Library
 from faceorganizer.search.codes import PCACodec, code_distance
 from faceorganizer.store import queries, transaction
-from devkit.synthetic import synthetic_embeddings
 from tests.conftest import MODELS_DIR
 
 

@@ -12,8 +12,9 @@ import pytest
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 
-from faceorganizer.errors import InvalidEditError
 from devkit.evaluation import clustering_scores, pair_distances, pairwise_scores
+from devkit.synthetic import synthetic_embeddings, synthetic_person
+from faceorganizer.errors import InvalidEditError
 from faceorganizer.people.cluster import (
     DEFAULT_THRESHOLD,
     assign_incremental,
@@ -24,7 +25,6 @@ from faceorganizer.people.cluster import (
 )
 from faceorganizer.people.knn import knn_graph
 from faceorganizer.people.review import outliers, propose_split
-from devkit.synthetic import synthetic_embeddings, synthetic_person
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from devkit.synthetic import synthetic_embeddings
 from faceorganizer.search.codes import (
     BinIndex,
     LearnedCodec,
@@ -16,7 +17,6 @@ from faceorganizer.search.codes import (
     pack_levels,
     unpack_levels,
 )
-from devkit.synthetic import synthetic_embeddings
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from devkit.synthetic import synthetic_embeddings
 from faceorganizer.search.ida import (
     DEFAULT_TAU,
     DensityMLP,
@@ -13,7 +14,6 @@ from faceorganizer.search.ida import (
     calibrated_scores,
     select_anchors,
 )
-from devkit.synthetic import synthetic_embeddings
 
 
 @pytest.fixture(scope="module")

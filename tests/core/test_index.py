@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from devkit.synthetic import synthetic_embeddings
 from faceorganizer.search.index import (
     EXACT_MAX_FACES,
     IVF_MAX_FACES,
@@ -14,7 +15,6 @@ from faceorganizer.search.index import (
     choose_kind,
     similarity_from_distance,
 )
-from devkit.synthetic import synthetic_embeddings
 
 
 def brute_force(ids: np.ndarray, x: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

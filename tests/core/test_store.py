@@ -8,8 +8,7 @@ import threading
 import pytest
 
 from faceorganizer.errors import InvalidEditError
-from faceorganizer.store import connect, migrate, transaction
-from faceorganizer.store import journal
+from faceorganizer.store import connect, journal, migrate, transaction
 from faceorganizer.store.schema import MIGRATION_NAMES, SCHEMA_VERSION, schema_version
 
 
