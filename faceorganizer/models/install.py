@@ -158,9 +158,10 @@ def _converter_version(key: str) -> str:
 def _manifest(target_dir: Path) -> dict[str, str]:
     path = target_dir / MANIFEST
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def install_models(from_dir: Path | None = None, *, force: bool = False,
