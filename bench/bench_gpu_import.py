@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="per-photo pool processes (default: cores)")
     args = parser.parse_args()
     from faceorganizer.models.runtime import torch_cuda_available
-    from faceorganizer.pipeline.batched import BatchedEngine
+    from faceorganizer.scan.batched_engine import BatchedEngine
 
     gpu = torch_cuda_available()
     if gpu:

@@ -108,7 +108,7 @@ def analysis_engine(name: str | None, *, address: str | None = None) -> Any:
 
         raise FaceOrganizerError("--address is for --engine ray")
     if name == "batched":
-        from faceorganizer.pipeline.batched import BatchedEngine
+        from faceorganizer.scan.batched_engine import BatchedEngine
 
         return BatchedEngine()
     return None

@@ -13,28 +13,24 @@ same steps in the same order (:class:`BatchedDetector` mirrors ``FaceDetector.de
 and embeddings against the per-photo path), only the network calls are grouped. The same code runs on CPU
 (onnxruntime or PyTorch) for tests; with ``device = "cuda"`` the detector's networks run on the GPU.
 
-:class:`BatchedEngine` plugs into the import job like the Ray engine (``ImportJob(engine=...)``): its pool takes
-``submit(analyze_photo, path)`` and answers with the same :class:`~faceorganizer.scan.worker.WorkerResult`.
+The import engine built on this (decode threads, the owner thread, the import job's executor shape) is
+:class:`faceorganizer.scan.batched_engine.BatchedEngine`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import queue
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
-from faceorganizer.errors import FaceOrganizerError, ModelCorruptError, ModelMissingError
+from faceorganizer.errors import FaceOrganizerError
 from faceorganizer.geometry import corners_iou
 from faceorganizer.models import mtcnn
 from faceorganizer.models.mtcnn import Detection, FaceDetector
@@ -113,7 +109,7 @@ class BatchedDetector:
     def _cascade_many(self, imgs: list[np.ndarray], min_faces: list[float]
                       ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """``FaceDetector._cascade`` for each image, each stage's network called once for all images."""
-        nets = self.detector._runners()
+        nets = _networks(self.detector)
         t1, t2, t3 = self.detector.thresholds
         empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
         octaves = [mtcnn._Octaves(img) for img in imgs]
@@ -150,6 +146,11 @@ class BatchedDetector:
             keep = mtcnn._nms(b, scores, mtcnn.NMS_STAGE3, mode="min")
             result.append((b[keep], scores[keep], points[keep].astype(np.float32)))
         return result
+
+
+def _networks(detector: FaceDetector) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """The detector's loaded networks by name (pnet, rnet, onet), each taking an N×3×H×W float32 batch."""
+    return detector._loaded()  # the shared model base's loader (models/runtime.LazyNetwork): loads once
 
 
 def _stage1_many(octaves: list[Any], min_faces: list[float], pnet: Callable[[np.ndarray], np.ndarray],
@@ -267,143 +268,3 @@ class BatchedAnalyzer:
             out.append(PhotoAnalysis(small.width, small.height, small.taken_at, small.orientation, faces))
         self.seconds["align+attributes"] += time.perf_counter() - t
         return out
-
-
-def _decoded(path: str, future: Future) -> Decoded:
-    try:
-        return future.result()
-    except BaseException as exc:  # noqa: BLE001 - a cancelled decode (import stopping) is a skip too
-        return Decoded(path, skipped=skip_reason(exc))
-
-
-# ---------------------------------------------------------------------------------------------- engine
-
-@dataclass(frozen=True)
-class BatchedEngine:
-    """Import analysis in this process: ``decoders`` CPU threads decode, one owner thread runs the models.
-
-    The owner's detector follows the library's ``backend``/``device`` settings (``device = "cuda"``: PyTorch
-    on the GPU), or ``backend``/``device`` given here (tests run the GPU code with ``backend="torch",
-    device="cpu"``); per-photo import workers, by contrast, always detect on their CPU.
-    """
-
-    decoders: int | None = None
-    batch: int = BATCH_PHOTOS
-    backend: str | None = None
-    device: str | None = None
-    on_start: Callable[[BatchedPool], None] | None = field(default=None, compare=False)
-
-    def start(self, settings: dict[str, Any], roots: Sequence[str]) -> BatchedPool:
-        """Load the models (detector on the accelerator) and start the decoders and the owner thread."""
-        from faceorganizer.settings import Settings
-
-        s = Settings(**settings)
-        analyzer = FaceAnalyzer.from_settings(s, with_embedder=False)
-        analyzer.detector = FaceDetector(min_face_size=s.min_face_size, max_side=DETECT_SIDE,
-                                         preference=self.backend or s.backend, device=self.device or s.device)
-        analyzer.detector.load()
-        pool = BatchedPool(analyzer, decoders=self.decoders or max(1, (os.cpu_count() or 2) - 1), batch=self.batch)
-        if self.on_start is not None:
-            self.on_start(pool)
-        return pool
-
-
-class BatchedPool:
-    """The executor shape the import job uses; photos are analysed in submit order, ``batch`` at a time."""
-
-    def __init__(self, analyzer: FaceAnalyzer, *, decoders: int, batch: int) -> None:
-        from faceorganizer.scan.worker import analyze_photo
-
-        self._analyze_photo = analyze_photo
-        self.batched = BatchedAnalyzer(analyzer)
-        self.batch = batch
-        self.workers = max(decoders, batch)  # the job keeps 3× this in flight: batches fill while one runs
-        self._decode = ThreadPoolExecutor(max_workers=decoders, thread_name_prefix="fo-decode")
-        self._queue: queue.Queue[tuple[str, Future, Future] | None] = queue.Queue()
-        self._owner = threading.Thread(target=self._loop, name="fo-accelerator", daemon=True)
-        self._owner.start()
-
-    def submit(self, fn: Callable[[str], Any], path: str) -> Future:
-        """Analyse ``path`` (``fn`` is the per-photo ``analyze_photo``; this pool runs its batched twin)."""
-        if fn is not self._analyze_photo:
-            raise ValueError("the batched pool runs analyze_photo only")
-        result: Future = Future()
-        self._queue.put((path, self._decode.submit(decode_photo, path), result))
-        return result
-
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < self.batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # finish this batch, then stop
-                    break
-                batch.append(more)
-            self._run(batch)
-
-    def _run(self, batch: list[tuple[str, Future, Future]]) -> None:
-        from faceorganizer.scan.worker import WorkerResult
-
-        t = time.perf_counter()
-        decoded = [(path, _decoded(path, dec), res) for path, dec, res in batch]
-        self.batched.seconds["wait-decode"] += time.perf_counter() - t
-        ready = [(path, d.image, res) for path, d, res in decoded if d.image is not None]
-        for path, d, res in decoded:
-            if d.image is None:
-                res.set_result(WorkerResult(path, skipped=d.skipped))
-        if not ready:
-            return
-        try:
-            analyses = self.batched.analyze_decoded([(p, img) for p, img, _ in ready], self._load_full)
-        except (ModelMissingError, ModelCorruptError) as exc:
-            for _p, _img, res in ready:
-                res.set_exception(exc)  # the import stops with the message naming the fix
-            return
-        except Exception:  # noqa: BLE001 - one bad photo must not sink its batch: redo them one by one
-            log.exception("batched analysis failed; analysing the batch photo by photo")
-            for p, _img, res in ready:
-                res.set_result(self._one(p))
-            return
-        from faceorganizer.xmp import read_regions
-
-        for (path, _img, res), analysis in zip(ready, analyses):
-            try:
-                regions = tuple(r for r in read_regions(path) if r.name) if analysis.faces else ()
-            except Exception as exc:  # noqa: BLE001
-                res.set_result(WorkerResult(path, skipped=skip_reason(exc)))
-                continue
-            res.set_result(WorkerResult(path, analysis=analysis, regions=regions))
-
-    def _one(self, path: str) -> Any:
-        from faceorganizer.scan.worker import WorkerResult
-
-        try:
-            analysis = self.batched.analyze_decoded([(path, load_image(path, draft_size=DETECT_SIDE))],
-                                                    self._load_full)[0]
-            return WorkerResult(path, analysis=analysis)
-        except Exception as exc:  # noqa: BLE001
-            return WorkerResult(path, skipped=skip_reason(exc))
-
-    def _load_full(self, path: str) -> DecodedImage:
-        """A full-size decode for small faces' chips, on a CPU worker."""
-        return self._decode.submit(load_image, path).result()
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        while cancel_futures:  # photos not yet taken by the owner are dropped
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                item[2].cancel()
-        self._queue.put(None)
-        if wait:
-            self._owner.join()
-        self._decode.shutdown(wait=wait, cancel_futures=cancel_futures)

@@ -172,11 +172,12 @@ class RayAnalysisPool:
         """The actors' process ids (they change when an actor restarts)."""
         return [pid for _host, pid in self._ray.get([a.where.remote() for a in self.actors])]
 
-    def submit(self, fn: Callable[[str], WorkerResult], path: str) -> Future:
+    def submit(self, fn: Callable[[str], WorkerResult], path: str) -> Future[WorkerResult]:
         """Run ``fn(path)`` on the next actor (round robin: per-photo work is similar in cost)."""
         actor = self.actors[self._next % len(self.actors)]
         self._next += 1
-        return actor.analyze.remote(fn, path).future()
+        future: Future[WorkerResult] = actor.analyze.remote(fn, path).future()
+        return future
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         """Stop the actors (and the local Ray instance this pool started)."""

@@ -17,8 +17,9 @@ from PIL import Image
 from faceorganizer.library import Library
 from faceorganizer.models.mtcnn import FaceDetector
 from faceorganizer.pipeline.analyzer import DETECT_SIDE, FaceAnalyzer
-from faceorganizer.pipeline.batched import BatchedAnalyzer, BatchedDetector, BatchedEngine
+from faceorganizer.pipeline.batched import BatchedAnalyzer, BatchedDetector
 from faceorganizer.pipeline.decode import load_image
+from faceorganizer.scan.batched_engine import BatchedEngine
 
 SUBSET = ("groups", "identities/biden", "identities/obama")
 
