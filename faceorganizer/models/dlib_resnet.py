@@ -18,7 +18,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class _Reader:
         self.pos += n
         return chunk
 
-    def int(self) -> int:
+    def read_int(self) -> int:
         # dlib: one control byte (low nibble = byte count, high bit = negative), then the magnitude, LE.
         control = self.take(1)[0]
         size = control & 0x0F
@@ -70,41 +70,41 @@ class _Reader:
         value = int.from_bytes(self.take(size), "little")
         return -value if control & 0x80 else value
 
-    def float(self) -> float:
+    def read_float(self) -> float:
         # dlib writes float/double as mantissa · 2^exponent, both as integers above.
-        mantissa = self.int()
-        exponent = self.int()
+        mantissa = self.read_int()
+        exponent = self.read_int()
         return float(mantissa) * 2.0 ** exponent
 
-    def bool(self) -> bool:
+    def read_bool(self) -> bool:
         char = self.take(1)
         if char not in (b"0", b"1"):
             raise self.fail(f"bad bool {char!r}")
         return char == b"1"
 
-    def str(self) -> str:
-        return self.take(self.int()).decode("ascii", errors="replace")
+    def read_str(self) -> str:
+        return self.take(self.read_int()).decode("ascii", errors="replace")
 
     def expect_str(self, *names: str) -> str:
-        name = self.str()
+        name = self.read_str()
         if name not in names:
             raise self.fail(f"expected a {' or '.join(names)} record, found {name!r}")
         return name
 
     def tensor(self) -> np.ndarray:
-        version = self.int()
+        version = self.read_int()
         if version != 2:
             raise self.fail(f"unsupported tensor version {version}")
-        shape = tuple(self.int() for _ in range(4))
+        shape = tuple(self.read_int() for _ in range(4))
         count = int(np.prod(shape))
         raw = self.take(4 * count)
         return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
 
     def alias(self) -> tuple[int, int, int, int]:
-        version = self.int()
+        version = self.read_int()
         if version != 1:
             raise self.fail(f"unsupported alias_tensor version {version}")
-        return tuple(self.int() for _ in range(4))  # type: ignore[return-value]
+        return tuple(self.read_int() for _ in range(4))  # type: ignore[return-value]
 
 
 @dataclass
@@ -135,7 +135,7 @@ class DlibNetwork:
     def num_parameters(self) -> int:
         convs = [self.stem] + [c for b in self.blocks for c in b[:2]]
         total = sum(c.weight.size + c.bias.size + 2 * c.weight.shape[0] for c in convs)
-        return total + self.fc.size
+        return int(total + self.fc.size)
 
 
 # The layer sequence dlib's anet_type produces from input to output; "mark" is a tag or skip layer
@@ -163,24 +163,24 @@ def parse_dat(path: Path | str | None = None) -> DlibNetwork:
     path = Path(path) if path is not None else model_path("dlib_resnet")
     r = _Reader(path.read_bytes(), path.name)
 
-    if r.int() != 1:
+    if r.read_int() != 1:
         raise r.fail("unexpected loss-layer version")
     r.expect_str("loss_metric_2")
-    r.float()  # margin (training only)
-    distance_threshold = r.float()
+    r.read_float()  # margin (training only)
+    distance_threshold = r.read_float()
 
     # add_layer/tag/skip versions, output → input; the innermost add_layer (over the input) has version 3.
     versions: list[int] = []
     while True:
-        versions.append(r.int())
+        versions.append(r.read_int())
         if versions[-1] == 3:
             break
         if versions[-1] not in (1, 2) or len(versions) > 1000:
             raise r.fail(f"unexpected layer version {versions[-1]}")
 
     r.expect_str("input_rgb_image_sized")
-    mean_rgb = (r.float(), r.float(), r.float())
-    nr, nc = r.int(), r.int()
+    mean_rgb = (r.read_float(), r.read_float(), r.read_float())
+    nr, nc = r.read_int(), r.read_int()
     if nr != nc:
         raise r.fail(f"non-square input {nr}×{nc}")
 
@@ -197,12 +197,12 @@ def parse_dat(path: Path | str | None = None) -> DlibNetwork:
         # add_layer trailer: three bools, then x_grad, cached_output and params_grad (or grad_final) tensors,
         # all empty in a saved net; the innermost layer adds its sample expansion factor.
         for _ in range(3):
-            r.bool()
+            r.read_bool()
         for _ in range(3):
             if r.tensor().size:
                 raise r.fail("unexpected non-empty state tensor")
         if version == 3:
-            r.int()
+            r.read_int()
 
     if r.pos != len(r.data):
         raise r.fail(f"{len(r.data) - r.pos} bytes left after the last layer")
@@ -214,10 +214,10 @@ def parse_dat(path: Path | str | None = None) -> DlibNetwork:
 def _read_details(r: _Reader, name: str) -> object:
     if name == "con_4":
         params = r.tensor().ravel()
-        filters, kh, kw, sy, sx, py, px = (r.int() for _ in range(7))
+        filters, kh, kw, sy, sx, py, px = (r.read_int() for _ in range(7))
         w_shape, b_shape = r.alias(), r.alias()
         for _ in range(4):
-            r.float()  # learning-rate and weight-decay multipliers
+            r.read_float()  # learning-rate and weight-decay multipliers
         if (sy, py) != (sx, px) or kh != kw:
             raise r.fail("non-square convolution")
         n_w = int(np.prod(w_shape))
@@ -229,23 +229,23 @@ def _read_details(r: _Reader, name: str) -> object:
     if name == "affine_":
         params = r.tensor().ravel()
         g_shape, b_shape = r.alias(), r.alias()
-        mode = r.int()
+        mode = r.read_int()
         n = int(np.prod(g_shape))
         if mode != 0 or int(np.prod(b_shape)) != n or params.size != 2 * n:
             raise r.fail("unexpected affine layer (expected per-channel mode)")
         return params[:n].copy(), params[n:].copy()
     if name in ("max_pool_2", "avg_pool_2"):
-        kh, kw, sy, sx, py, px = (r.int() for _ in range(6))
+        kh, kw, sy, sx, py, px = (r.read_int() for _ in range(6))
         if (kh, sy, py) != (kw, sx, px):
             raise r.fail("non-square pooling")
         return kh, sy, py
     if name == "fc_2":
-        outputs, inputs = r.int(), r.int()
+        outputs, inputs = r.read_int(), r.read_int()
         params = r.tensor()
         w_shape, b_shape = r.alias(), r.alias()
-        bias_mode = r.int()
+        bias_mode = r.read_int()
         for _ in range(4):
-            r.float()
+            r.read_float()
         if bias_mode != 1 or int(np.prod(b_shape)) != 0 or params.size != inputs * outputs:
             raise r.fail("unexpected fully-connected layer (expected no bias)")
         # Stored input-major (inputs × outputs); torch wants outputs × inputs.
@@ -267,6 +267,7 @@ def _assemble(kinds: list[str], records: list[object], mean_rgb: tuple[float, fl
             pools.append(rec)  # type: ignore[arg-type]
         elif kind == "fc":
             fc = rec
+    assert isinstance(fc, np.ndarray), "the network file holds no fc layer"
     net = DlibNetwork(mean_rgb, size, convs[0], pools[0], fc=fc, distance_threshold=distance_threshold)
     i = 1
     for _, repeats, down in _LEVELS:
@@ -314,7 +315,7 @@ def _block_plan(net: DlibNetwork) -> list[tuple[int, int, int, int]]:
 # PyTorch
 
 
-def _torch_module_class():  # torch is imported only when a torch backend is actually used
+def _torch_module_class() -> type[Any]:  # torch is imported only when a torch backend is actually used
     import torch
     from torch import nn
     from torch.nn import functional as F
@@ -343,11 +344,13 @@ def _torch_module_class():  # torch is imported only when a torch backend is act
             layer = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2], conv.stride, conv.padding)
             with torch.no_grad():
                 layer.weight.copy_(torch.from_numpy(weight))
+                assert layer.bias is not None
                 layer.bias.copy_(torch.from_numpy(bias))
             return layer
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            x = (x - self.mean.to(x.dtype)) * (1.0 / 256.0)
+            mean: torch.Tensor = self.mean  # type: ignore[assignment]  # a registered buffer
+            x = (x - mean.to(x.dtype)) * (1.0 / 256.0)
             x = F.relu(self.stem(x))
             k, s, p = self.pool
             x = F.max_pool2d(x, k, s, p)
@@ -362,21 +365,23 @@ def _torch_module_class():  # torch is imported only when a torch backend is act
                     skip = F.pad(skip, (0, out_size - skip_size, 0, out_size - skip_size, 0, out_ch - skip_ch))
                 x = F.relu(y + skip)
             x = x.mean(dim=(2, 3))
-            return self.fc(x)
+            out: torch.Tensor = self.fc(x)
+            return out
 
     return DlibResNet
 
 
 def load_torch(path: Path | str | None = None) -> torch.nn.Module:
     """The network as a PyTorch module in eval mode, on the CPU, float32."""
-    return _torch_module_class()(parse_dat(path))
+    module: torch.nn.Module = _torch_module_class()(parse_dat(path))
+    return module
 
 
 # --------------------------------------------------------------------------------------------------------------
 # ONNX
 
 
-def build_onnx(net: DlibNetwork, opset: int = 17):
+def build_onnx(net: DlibNetwork, opset: int = 17) -> Any:
     """The network as an ``onnx.ModelProto`` with a dynamic batch axis (input ``images``, output ``embeddings``)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -389,7 +394,7 @@ def build_onnx(net: DlibNetwork, opset: int = 17):
         inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def node(op: str, inputs: list[str], **attrs) -> str:
+    def node(op: str, inputs: list[str], **attrs: Any) -> str:
         out = f"{op.lower()}_{next(counter)}"
         nodes.append(helper.make_node(op, inputs, [out], **attrs))
         return out

@@ -21,7 +21,9 @@ import json
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +83,7 @@ def load_weight_map(manifest_path: Path, bin_path: Path) -> dict[str, np.ndarray
 # torch is imported lazily (inside the builders) so that importing this module stays cheap.
 
 
-def _build_network(weights: dict[str, np.ndarray]):
+def _build_network(weights: dict[str, np.ndarray]) -> Any:
     import torch
     from torch import nn
     from torch.nn import functional as F
@@ -151,7 +153,8 @@ def _build_network(weights: dict[str, np.ndarray]):
             self.fc.requires_grad_(False)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            x = self.dense((x - self.mean) / 255.0)
+            mean: torch.Tensor = self.mean  # type: ignore[assignment]  # a registered buffer
+            x = self.dense((x - mean) / 255.0)
             x = F.avg_pool2d(x, 7, stride=2)  # 7×7 → 1×1 ('valid')
             return torch.softmax(self.fc(x.flatten(1)), dim=1)
 
@@ -178,10 +181,10 @@ class ExpressionNet:
     def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
         self.device = device
         self.batch_size = batch_size
-        self._network = None
+        self._network: Any = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> Any:
         with self._lock:
             if self._network is None:
                 manifest, blob = model_path("expression_manifest"), model_path("expression")
@@ -247,10 +250,10 @@ def _resize_bilinear_legacy(image: np.ndarray, size: int, offset: tuple[int, int
     fc = fc[None, :, None]
     top = px[:size, :size] + (px[:size, size:] - px[:size, :size]) * fc
     bottom = px[size:, :size] + (px[size:, size:] - px[size:, :size]) * fc
-    return top + (bottom - top) * fr[:, None, None]
+    return np.asarray(top + (bottom - top) * fr[:, None, None])
 
 
-def face_crop(rgb_image: np.ndarray, box_xyxy, *, exact: bool = False) -> np.ndarray:
+def face_crop(rgb_image: np.ndarray, box_xyxy: Sequence[float] | np.ndarray, *, exact: bool = False) -> np.ndarray:
     """The 112×112 input face-api's expression net gets for a detected face box.
 
     As face-api does it (``extractFaceTensors`` → ``NetInput.toBatchTensor(112, isCenterInputs=true)``): clip
@@ -288,5 +291,5 @@ def face_crop(rgb_image: np.ndarray, box_xyxy, *, exact: bool = False) -> np.nda
         pad = ((before, after), (0, 0), (0, 0)) if width > height else ((0, 0), (before, after), (0, 0))
         face = np.pad(face.astype(np.float32), pad)
     if exact:
-        return face
-    return np.clip(np.rint(face), 0, 255).astype(np.uint8)
+        return np.asarray(face)
+    return np.asarray(np.clip(np.rint(face), 0, 255), dtype=np.uint8)
