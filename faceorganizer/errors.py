@@ -70,6 +70,9 @@ def explain_environment_error(exc: BaseException, folder: object = None) -> str 
     full = f"disk full: free space on the disk holding{where or ' the library'} and run the command again"
     read_only = (f"the library{where} is read-only: make it writable (chmod -R u+w{where or ' LIBRARY'}) or copy "
                  "it to a writable folder and use --library")
+    if isinstance(exc, sqlite3.IntegrityError) and "FOREIGN KEY" in str(exc):
+        return ("a person or face id given does not exist (it may have been merged or deleted): check the ids "
+                "with `faceorganizer people` or `faceorganizer faces`")
     if isinstance(exc, sqlite3.Error):
         if "disk is full" in text or "database or disk is full" in text:
             return full
@@ -103,6 +106,8 @@ def explain_environment_error(exc: BaseException, folder: object = None) -> str 
         if exc.errno == errno.EIO:
             return f"disk I/O error{name}: the disk may be failing or unplugged; check it and run again"
         return None
+    if isinstance(exc, ValueError) and "null byte" in text:
+        return "a file or folder name contains a NUL character, which no file system allows: check the path"
     if isinstance(exc, RecursionError):
         return "the input is nested too deeply: simplify it (fewer nested parentheses or 'not's)"
     return None

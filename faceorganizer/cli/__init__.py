@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import NoReturn
 
 from faceorganizer import __version__
 from faceorganizer.cli import common
@@ -31,8 +32,23 @@ for _name in _OPTIONAL_MODULES:
 log = logging.getLogger("faceorganizer.cli")
 
 
+def printable(text: str, limit: int = 300) -> str:
+    """``text`` with control characters escaped (an argument holding ANSI escapes or a newline must not
+    repaint the terminal or split the error line) and cut to ``limit`` characters."""
+    clean = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its usage errors are one escaped line like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"faceorganizer: error: {printable(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="faceorganizer",
         description="Find, group and search the people in your photos. Without a command, opens the app.")
     parser.add_argument("--version", action="version", version=f"FaceOrganizer {__version__}")
@@ -51,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _fail(message: str) -> int:
     # One line, always: a name or path with a newline must not split the message.
-    print(f"faceorganizer: error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"faceorganizer: error: {printable(' '.join(str(message).split()), 1000)}", file=sys.stderr)
     return 2
 
 

@@ -41,7 +41,7 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
 _ID_KINDS = {"faces": "face", "face": "face", "face_id": "face", "person": "person", "target": "person",
              "others": "person", "with_people": "person", "without_people": "person"}
 #: Counts that must be at least 1 (``search --top -1`` would silently return fewer results).
-_POSITIVE = ("top", "limit", "k", "n", "min_samples")
+_POSITIVE = ("top", "limit", "k", "n", "min_samples", "people")
 _SQLITE_INT = (-(2 ** 63), 2 ** 63 - 1)
 
 
@@ -56,7 +56,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         for v in values:
             if isinstance(v, bool):
                 continue
-            if isinstance(v, int) and name in _ID_KINDS and not _SQLITE_INT[0] <= v <= _SQLITE_INT[1]:
+            if isinstance(v, int) and name in _ID_KINDS and not 1 <= v <= _SQLITE_INT[1]:  # ids start at 1
                 raise NotFoundError(f"no {_ID_KINDS[name]} with id {v}")
             if isinstance(v, int) and name in _POSITIVE and v < 1:
                 flag = "--" + name.replace("_", "-")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from faceorganizer.cli.common import command, emit, open_library, table
+from faceorganizer.errors import FaceOrganizerError
 from faceorganizer.library import Library
 
 
@@ -23,8 +24,7 @@ def _search_args(p: argparse.ArgumentParser) -> None:
 @command("search", "find this person: faces like a library face or a face in any photo", _search_args)
 def search(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.face_id is None):
-        print("faceorganizer: error: give either IMAGE or --face-id ID")
-        return 2
+        raise FaceOrganizerError("give either IMAGE or --face-id ID")
     where, params = Library.filter_condition(args.where) if args.where else (None, [])
     with open_library(args) as lib:
         common = dict(top=args.top, threshold=args.threshold, where=where, params=params,

@@ -43,6 +43,7 @@ from faceorganizer.settings import Settings
 from faceorganizer.store import faces as face_store
 from faceorganizer.store import notface, transaction
 from faceorganizer.store import photos as photo_store
+from faceorganizer.store import privacy as store_privacy
 from faceorganizer.store.photos import QueuedFile, ScanTables
 
 if TYPE_CHECKING:
@@ -364,6 +365,14 @@ class ImportJob:
         model_id = analyzer.model_id if analyzer is not None and self.recognition else None
         k = 0
         with transaction(db):
+            if self.recognition and not store_privacy.recognition_enabled(db):
+                # `delete-face-data` or `recognition off` committed while this import ran. Checked inside the
+                # write transaction, so no face is stored after the switch: the rest is listed, not analysed.
+                log.info("recognition was turned off during the import: storing no more faces")
+                self.recognition, model_id = False, None
+            if not self.recognition:
+                batch = [(row, digest, WorkerResult(result.path) if result.analysis is not None else result)
+                         for row, digest, result in batch]
             for row, digest, result in batch:
                 root_id = root_ids.get(row.root)
                 path = text_to_path(row.path)

@@ -298,3 +298,25 @@ def test_item17_read_only_library_names_cause_and_fix(small_disk, capsys):
             assert code == 2 and "is read-only: make it writable" in one_line_error(err)
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)])
+
+
+def test_item2_delete_face_data_during_an_import_stores_no_face_after_it(photos, tmp_path):
+    folder = tmp_path / "lib"
+    with Library.open(folder) as importing:
+        job = importing.import_job([str(photos)])
+        steps = iter(job.run())
+        for progress in steps:
+            if progress.faces_found:  # the first batch of faces is stored: now delete everything
+                break
+        else:
+            pytest.fail("the import stored no face")
+        with Library.open(folder) as other:
+            other.delete_all_face_data()
+        for _ in steps:  # the import goes on listing photos
+            pass
+        assert importing.db.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 0
+        assert importing.db.execute("SELECT COUNT(*) FROM face_chips").fetchone()[0] == 0
+        assert not importing.recognition_enabled
+        by_status = importing.stats().photos_by_status
+        assert by_status.get("pending", 0) >= 5  # the photos after the switch are listed, not analysed
+        assert importing.db.execute("SELECT COUNT(*) FROM photos WHERE faces_model IS NOT NULL").fetchone()[0] == 0
