@@ -59,6 +59,7 @@ class BatchedEngine:
         analyzer.detector = FaceDetector(min_face_size=s.min_face_size, max_side=DETECT_SIDE,
                                          preference=self.backend or s.backend, device=self.device or s.device)
         analyzer.detector.load()
+        analyzer.agegender.load()  # before the first batch: a missing model fails here, not mid-import
         pool = BatchedPool(analyzer, decoders=self.decoders or max(1, (os.cpu_count() or 2) - 1), batch=self.batch)
         if self.on_start is not None:
             self.on_start(pool)
