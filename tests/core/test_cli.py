@@ -47,3 +47,22 @@ def test_version_and_help():
     help_text = run_cli("--help").stdout
     for name in ("status", "people", "faces", "models", "doctor"):
         assert name in help_text
+
+
+def test_undo_and_redo_one_edit_with_their_json_shapes(tmp_path):
+    from faceorganizer.library import Library
+
+    folder = tmp_path / "lib"
+    with Library.open(folder) as lib:
+        person = lib.create_person("Ann")
+    undone = json.loads(run_cli("undo", "--json", "--library", str(folder)).stdout)
+    assert undone == {"undone": "create person Ann", "id": 1}
+    assert json.loads(run_cli("people", "--json", "--library", str(folder)).stdout) == []
+    assert run_cli("undo", "--library", str(folder), check=False).stderr.strip() == \
+        "faceorganizer: error: nothing to undo"
+    redone = json.loads(run_cli("redo", "--json", "--library", str(folder)).stdout)
+    assert redone == {"redone": "create person Ann", "id": 1}
+    with Library.open(folder) as lib:
+        assert [(p.id, p.name) for p in lib.people(include_hidden=True)] == [(person, "Ann")]
+    assert run_cli("redo", "--library", str(folder), check=False).stderr.strip() == \
+        "faceorganizer: error: nothing to redo"
