@@ -46,9 +46,15 @@ def kind_of(name: str) -> str | None:
     return None
 
 
-def walk(root: str, *, follow_symlinks: bool = True) -> Iterator[FileEntry]:
-    """Every photo-like file below ``root`` (sorted per folder, so scans are repeatable)."""
-    seen_dirs: set[tuple[int, int]] = set()
+def walk(root: str, *, follow_symlinks: bool = True, seen_dirs: set[tuple[int, int]] | None = None,
+         seen_links: set[str] | None = None) -> Iterator[FileEntry]:
+    """Every photo-like file below ``root`` (sorted per folder, so scans are repeatable), by real path.
+
+    ``seen_dirs`` (device, inode) and ``seen_links`` (real paths of symlinked files) may be shared by the walks
+    of several roots, so that a folder or file reached twice is listed once.
+    """
+    seen_dirs = set() if seen_dirs is None else seen_dirs
+    seen_links = set() if seen_links is None else seen_links
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -69,6 +75,9 @@ def walk(root: str, *, follow_symlinks: bool = True) -> Iterator[FileEntry]:
             yield FileEntry(folder, root, kind="error", error=f"folder not readable ({exc.strerror})")
             continue
         subdirs = []
+        # Files are named by their real path (a folder or file reached through a symlink is one photo, however
+        # it is reached); one realpath per folder, one more per symlinked file.
+        real_folder = os.path.realpath(folder)
         for entry in entries:
             if entry.name.startswith("."):
                 continue  # hidden files and our own sidecar caches
@@ -94,20 +103,31 @@ def walk(root: str, *, follow_symlinks: bool = True) -> Iterator[FileEntry]:
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue
-                yield FileEntry(entry.path, root, st.st_size, st.st_mtime, kind)
+                real = os.path.realpath(entry.path) if is_link else os.path.join(real_folder, entry.name)
+                if is_link:
+                    if real in seen_links:
+                        continue
+                    seen_links.add(real)
+                yield FileEntry(real, root, st.st_size, st.st_mtime, kind)
             except OSError as exc:
                 yield FileEntry(entry.path, root, kind="error", error=f"cannot read ({exc.strerror})")
         stack.extend(reversed(subdirs))
 
 
 def walk_many(roots: Iterable[str]) -> Iterator[FileEntry]:
+    """Every photo-like file below ``roots``, by real path; a folder reached from two roots is listed once."""
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_links: set[str] = set()
     for root in roots:
         if os.path.isfile(root):
             st = os.stat(root)
             kind = kind_of(root) or "image"
-            yield FileEntry(root, str(Path(root).parent), st.st_size, st.st_mtime, kind)
+            real = os.path.realpath(root)
+            if real not in seen_links:
+                seen_links.add(real)
+                yield FileEntry(real, str(Path(root).parent), st.st_size, st.st_mtime, kind)
         else:
-            yield from walk(root)
+            yield from walk(root, seen_dirs=seen_dirs, seen_links=seen_links)
 
 
 def root_is_reachable(root: str) -> bool:

@@ -101,7 +101,8 @@ class ImportJob:
     def __init__(self, roots: Sequence[str | os.PathLike[str]], *, writer: Callable[[], sqlite_utils.Database],
                  analyzer: Callable[[], FaceAnalyzer], settings: Settings, after: Sequence[AfterStep] = (),
                  cancel: threading.Event | None = None, workers: int | None = None, engine: Any = None) -> None:
-        self.roots = [os.path.abspath(os.fspath(r)) for r in roots]
+        # Real paths: a folder reached through a symlink is the same folder, its files the same photos.
+        self.roots = [os.path.realpath(os.fspath(r)) for r in roots]
         self.engine = engine  # None: local processes; else ray_engine.RayEngine or batched_engine.BatchedEngine
         self.open_writer = writer
         self.get_analyzer = analyzer

@@ -320,3 +320,26 @@ def test_item2_delete_face_data_during_an_import_stores_no_face_after_it(photos,
         by_status = importing.stats().photos_by_status
         assert by_status.get("pending", 0) >= 5  # the photos after the switch are listed, not analysed
         assert importing.db.execute("SELECT COUNT(*) FROM photos WHERE faces_model IS NOT NULL").fetchone()[0] == 0
+
+
+def test_item25_a_folder_reached_through_a_symlink_is_the_same_photos(library_dir, photos, tmp_path):
+    dest = tmp_path / "lib"
+    shutil.copytree(library_dir, dest)
+    link_root = tmp_path / "link-to-photos"
+    link_root.symlink_to(photos, target_is_directory=True)
+    nested = tmp_path / "albums"
+    nested.mkdir()
+    (nested / "obama-again").symlink_to(photos / "obama", target_is_directory=True)
+    with Library.open(dest) as lib:
+        before = (lib.db.execute("SELECT COUNT(*) FROM photos").fetchone()[0],
+                  lib.db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
+        people = sorted(p.face_count for p in lib.people())
+        for root in (link_root, nested, photos / "biden" / "..", photos):
+            for _ in lib.import_job([str(root)]).run():
+                pass
+        after = (lib.db.execute("SELECT COUNT(*) FROM photos").fetchone()[0],
+                 lib.db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
+        assert after == before
+        assert sorted(p.face_count for p in lib.people()) == people
+        paths = [r[0] for r in lib.db.execute("SELECT path FROM photos")]
+        assert all(str(link_root) not in p and str(nested) not in p for p in paths)
