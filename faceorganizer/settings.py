@@ -28,7 +28,7 @@ class Settings:
 
     version: int = SETTINGS_VERSION
     library: str = ""  # last opened library folder; "" = the default library
-    cluster_threshold: float = 0.54  # average-linkage distance in dlib space (people.cluster.DEFAULT_THRESHOLD)
+    cluster_threshold: float = 0.55  # average-linkage distance in dlib space (people.cluster.DEFAULT_THRESHOLD)
     search_threshold: float = 0.6  # distance under which a search result counts as the same person
     min_face_size: int = 20  # smallest face the detector looks for, in pixels of its working copy (long side ≤ 1280)
     device: str = "auto"  # auto | cpu | cuda

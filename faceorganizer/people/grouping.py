@@ -35,7 +35,7 @@ import sqlite_utils
 
 from faceorganizer.errors import InvalidEditError, NotFoundError
 from faceorganizer.people import review
-from faceorganizer.people.cluster import DEFAULT_K, build_merge_tree, cluster_faces
+from faceorganizer.people.cluster import DEFAULT_K, DEFAULT_SIZE_PENALTY, build_merge_tree, cluster_faces
 from faceorganizer.pipeline.quality import face_like_many
 from faceorganizer.store import grouping as store
 from faceorganizer.store import transaction
@@ -179,10 +179,12 @@ def recluster(db: sqlite_utils.Database, threshold: float, *, n_people: int | No
     cannot, fixed = _constraints(db, fs, fixed)
     kk = max(1, min(k, len(fs.ids) - 1))
     if n_people is not None:
-        tree = build_merge_tree(fs.vectors, k=kk, cannot_link=cannot, fixed=fixed, seed_mask=fs.seed)
+        tree = build_merge_tree(fs.vectors, k=kk, cannot_link=cannot, fixed=fixed, seed_mask=fs.seed,
+                                size_penalty=DEFAULT_SIZE_PENALTY)
         labels = tree.labels_for_n(n_people)
     else:
-        labels = cluster_faces(fs.vectors, threshold, k=kk, cannot_link=cannot, fixed=fixed, seed_mask=fs.seed)
+        labels = cluster_faces(fs.vectors, threshold, k=kk, cannot_link=cannot, fixed=fixed, seed_mask=fs.seed,
+                               size_penalty=DEFAULT_SIZE_PENALTY)
     result = _write_groups(db, fs, np.asarray(labels), fixed)
     store.set_regrouped_at(db, store.count_faces(db, store.current_model(db)))
     return result
@@ -278,7 +280,8 @@ def assign_new_faces(db: sqlite_utils.Database, threshold: float, *, k: int = 10
         sub = fs.subset(rest)
         sub.person[:] = -1
         labels = cluster_faces(sub.vectors, threshold, k=max(1, min(DEFAULT_K, len(rest) - 1)),
-                               cannot_link=_same_photo_pairs(sub.photo), seed_mask=sub.seed)
+                               cannot_link=_same_photo_pairs(sub.photo), seed_mask=sub.seed,
+                               size_penalty=DEFAULT_SIZE_PENALTY)
         result = _write_groups(db, sub, np.asarray(labels), {})
         new_people, grouped = result.new_people, result.assigned
     return GroupingResult(len(fs.ids), new_people, len(assigned) + grouped,
@@ -310,7 +313,7 @@ def _join_people(db: sqlite_utils.Database, fs: FaceSet, todo: np.ndarray, thres
     for row, i in enumerate(todo):
         cands = np.unique(person_of[nn[row][nn[row] >= 0]])
         diff = fs.vectors[i].astype(np.float64)[None, :] - mean[cands]
-        rms = np.sqrt(np.einsum("ij,ij->i", diff, diff) + spread[cands])
+        rms = np.sqrt(np.einsum("ij,ij->i", diff, diff) + spread[cands]) + DEFAULT_SIZE_PENALTY / np.sqrt(size[cands])
         for r in np.argsort(rms):
             if rms[r] > threshold:
                 break

@@ -212,22 +212,29 @@ def test_faceness_gate_keeps_junk_out_of_people_and_every_real_face_in(shared_li
 def test_grouping_does_not_depend_on_import_order(library_copy, shared_faces):
     """Two imports (identities A–M, then the rest and the groups) give the people of one import."""
     from faceorganizer.people import grouping
+    from faceorganizer.people.cluster import DEFAULT_THRESHOLD
 
     lib = library_copy
     ids, _ = main_faces(lib, shared_faces)
+
+    def forget_people() -> None:
+        lib.db.execute("DELETE FROM assignments")
+        lib.db.execute("DELETE FROM people")
+        lib.db.execute("DELETE FROM kv WHERE key = ?", [grouping.store.REGROUPED_AT_KEY])
+
+    forget_people()
+    grouping.assign_new_faces(lib.db, DEFAULT_THRESHOLD)  # what the importer runs after one import
     one_import = _auto_labels(lib, ids)
     rows = list(lib.db.query("SELECT f.id, f.embedding, p.path FROM faces f JOIN photos p ON p.id = f.photo_id "
                              "WHERE f.embedding IS NOT NULL"))
     later = [r for r in rows if not (("/identities/" in r["path"]) and
                                      r["path"].split("/identities/")[1][:1].lower() <= "m")]
     assert 0 < len(later) < len(rows)
-    lib.db.execute("DELETE FROM assignments")
-    lib.db.execute("DELETE FROM people")
-    lib.db.execute("DELETE FROM kv WHERE key = ?", [grouping.store.REGROUPED_AT_KEY])
+    forget_people()
     lib.db.conn.executemany("UPDATE faces SET embedding = NULL WHERE id = ?", [(r["id"],) for r in later])
-    lib.group_new_faces()
+    grouping.assign_new_faces(lib.db, DEFAULT_THRESHOLD)
     lib.db.conn.executemany("UPDATE faces SET embedding = ? WHERE id = ?", [(r["embedding"], r["id"]) for r in later])
-    lib.group_new_faces()
+    grouping.assign_new_faces(lib.db, DEFAULT_THRESHOLD)
     two_imports = _auto_labels(lib, ids)
     assert evaluation.pairwise_scores(one_import, two_imports) == (1.0, 1.0, 1.0)
 
