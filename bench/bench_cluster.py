@@ -62,11 +62,13 @@ def child(n: int, k: int, seed: int, photos: bool) -> dict[str, float]:
     original = cluster.knn_graph
     cluster.knn_graph = lambda _x, _k: edges  # type: ignore[assignment]
     try:
-        tree, tree_wall, tree_cpu = _timed(lambda: cluster.build_merge_tree(x, k=k, cannot_link=cannot))
+        tree, tree_wall, tree_cpu = _timed(lambda: cluster.build_merge_tree(
+            x, k=k, cannot_link=cannot, size_penalty=cluster.DEFAULT_SIZE_PENALTY))
     finally:
         cluster.knn_graph = original  # type: ignore[assignment]
     _, direct_wall, _ = _timed(
-        lambda: cluster.cluster_faces(x, cluster.DEFAULT_THRESHOLD, k=k, cannot_link=cannot)
+        lambda: cluster.cluster_faces(x, cluster.DEFAULT_THRESHOLD, k=k, cannot_link=cannot,
+                                      size_penalty=cluster.DEFAULT_SIZE_PENALTY)
     )
     cuts = []
     for t in (0.5, 0.6, cluster.DEFAULT_THRESHOLD):

@@ -187,7 +187,9 @@ class SearchService:
         if not len(index):
             return []
         vector = np.asarray(vector, np.float32).ravel()
-        k = min(len(index), max(CANDIDATES, top * 4) + 1)
+        # A pool of candidates when they are re-ranked or filtered; plain distances need only the top ones.
+        pool = calibrated or bool(where)
+        k = min(len(index), (max(CANDIDATES, top * 4) if pool else top) + 1)
         found_ids, dist = index.search(vector[None], k)
         keep = (found_ids[0] >= 0) & (found_ids[0] != (exclude_face if exclude_face is not None else -1))
         if threshold is not None:
@@ -195,8 +197,9 @@ class SearchService:
         cand, cand_d = found_ids[0][keep], dist[0][keep].astype(np.float64)
         if not cand.size:
             return []
-        rows = store.candidate_rows(self.db, cand.tolist(), where, params)
+        rows: dict[int, dict[str, Any]] = {}
         if where:
+            rows = store.candidate_rows(self.db, cand.tolist(), where, params)
             ok = np.array([int(f) in rows for f in cand], bool)
             cand, cand_d = cand[ok], cand_d[ok]
         scores = None
@@ -212,6 +215,8 @@ class SearchService:
                 order = np.argsort(-scores, kind="stable")
                 cand, cand_d, scores = cand[order], cand_d[order], scores[order]
         cand, cand_d = cand[:top], cand_d[:top]
+        if not where:  # photo, person and name of the shown results only
+            rows = store.candidate_rows(self.db, cand.tolist(), None, ())
         display = similarity_from_distance(cand_d)
         hits = []
         for t, (f, d) in enumerate(zip(cand.tolist(), cand_d.tolist())):
