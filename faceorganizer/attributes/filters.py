@@ -71,7 +71,14 @@ import re
 from dataclasses import dataclass
 
 from faceorganizer.attributes.brackets import (
-    AGE_BRACKETS, BRACKET_NAMES, EXPRESSIONS, GENDER_THRESHOLD, POSES, SMILE_THRESHOLD, bracket_range)
+    AGE_BRACKETS,
+    BRACKET_NAMES,
+    EXPRESSIONS,
+    GENDER_THRESHOLD,
+    POSES,
+    SMILE_THRESHOLD,
+    bracket_range,
+)
 from faceorganizer.errors import FilterSyntaxError
 from faceorganizer.store import filters as sql
 from faceorganizer.store.filters import SqlPart as _Sql
