@@ -134,7 +134,7 @@ def test_corpus_of_bad_and_unusual_files(shared_faces, tmp_path):
         progress = _run(lib, [tmp_path / "corpus"])
         assert progress.stage == "done"
         rows = {Path(r["path"]).name: r for r in lib.db.query("SELECT path, status, error FROM photos")}
-        from faceorganizer.scan.discover import display_path, text_to_path
+        from faceorganizer.paths import display_path, text_to_path
         rows = {os.path.basename(text_to_path(r["path"])): r for r in rows.values()}
         for name, expect in corpus.items():
             if expect == "ignored":
