@@ -253,33 +253,29 @@ class Library:
     def list_faces(self, *, person_id: int | None = None, unassigned: bool = False, expr: str | None = None,
                    limit: int | None = None) -> list[queries.FaceRow]:
         """Faces of a person, or not in any person, and/or matching a filter expression (``faces`` listing)."""
-        from faceorganizer.attributes.filters import compile_filter
-
-        clause, params = compile_filter(expr) if expr else (None, [])
+        f = self.compile_filter(expr) if expr else None
+        clause, params = (f.where or None, list(f.params)) if f is not None else (None, [])
         where, args = queries.face_conditions(person_id=person_id, unassigned=unassigned, clause=clause,
                                               params=params)
         with self.lock:
             return queries.faces(self.db, where, args, limit)
 
-    @staticmethod
-    def filter_condition(expr: str) -> tuple[str, list[Any]]:
+    def filter_condition(self, expr: str) -> tuple[str, list[Any]]:
         """A filter expression as the opaque (condition, parameters) pair ``search_face``/``search_image``
-        take as ``where``/``params``; raises ``FilterSyntaxError`` (one line) for a bad expression."""
-        from faceorganizer.attributes.filters import compile_filter
-
-        where, params = compile_filter(expr)
-        return where, list(params)
+        take as ``where``/``params``; raises ``FilterSyntaxError`` (one line, unknown words included, with a
+        suggestion) for a bad expression."""
+        f = self.compile_filter(expr)
+        return (f.where or "1"), list(f.params)
 
     def faces_where(self, expr: str | None) -> list[int]:
         """Ids of the faces a filter expression selects (every face for ``None``/empty), in id order.
 
         Raises ``FilterSyntaxError`` (one line, with a suggestion) for a bad expression."""
-        from faceorganizer.attributes.filters import compile_filter
         from faceorganizer.store.people import faces_matching
 
-        where, params = compile_filter(expr or "")
+        f = self.compile_filter(expr or "")
         with self.lock:
-            return faces_matching(self.db, where, params)
+            return faces_matching(self.db, f.where or "1", list(f.params))
 
     def find_person(self, ref: str | int) -> tuple[int, str | None]:
         """(id, name) of a person given by id or by name (case-insensitive); raises ``NotFoundError``."""

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from faceorganizer.cli.common import command, emit, open_library, table
 from faceorganizer.errors import FaceOrganizerError
-from faceorganizer.library import Library
 
 
 def _search_args(p: argparse.ArgumentParser) -> None:
@@ -25,8 +24,8 @@ def _search_args(p: argparse.ArgumentParser) -> None:
 def search(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.face_id is None):
         raise FaceOrganizerError("give either IMAGE or --face-id ID")
-    where, params = Library.filter_condition(args.where) if args.where else (None, [])
     with open_library(args) as lib:
+        where, params = lib.filter_condition(args.where) if args.where else (None, [])
         common = dict(top=args.top, threshold=args.threshold, where=where, params=params,
                       calibrated=False if args.plain else None)
         if args.face_id is not None:

@@ -66,3 +66,14 @@ def test_undo_and_redo_one_edit_with_their_json_shapes(tmp_path):
         assert [(p.id, p.name) for p in lib.people(include_hidden=True)] == [(person, "Ann")]
     assert run_cli("redo", "--library", str(folder), check=False).stderr.strip() == \
         "faceorganizer: error: nothing to redo"
+
+
+def test_misspelled_filter_words_are_errors_in_every_command(tmp_path):
+    """`smilng` is refused with a suggestion by faces, search and summary alike (the window's rule)."""
+    lib = str(tmp_path / "lib")
+    for args in (["faces", "--where", "smilng"], ["search", "--face-id", "1", "--where", "age>3 and smilng"],
+                 ["summary", "--where", "smilng", "--out", str(tmp_path / "out")]):
+        proc = run_cli(*args, "--library", lib, check=False)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert "did you mean 'smiling'?" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert run_cli("faces", "--where", "smiling", "--library", lib).returncode == 0
