@@ -159,9 +159,12 @@ class SearchService:
             self._densities, self._densities_stamp = None, stamp
             return None
         calibrator = ida.IDACalibrator(anchors, anchor_labels)
-        # τ, k and the anchor rule are part of the key: densities cached under others are recomputed.
+        # τ, k and the anchor rule are part of the key: densities cached under others are recomputed. So are
+        # the faces' people: a face's density leaves out its own person's anchors, so moving a face between
+        # people changes it even when the anchors stay the same.
         params = f"{calibrator.tau}:{calibrator.k}:faces{ANCHORS_PER_PERSON}".encode()
-        fp = hashlib.blake2b(anchors.tobytes() + ids.tobytes() + params, digest_size=12).hexdigest()
+        fp = hashlib.blake2b(anchors.tobytes() + ids.tobytes() + labels.tobytes() + params,
+                             digest_size=12).hexdigest()
         if store.kv_get(self.db, IDA_KEY) != fp or store.missing_densities(self.db):
             dens = calibrator.log_densities(vectors, labels)
             try:
