@@ -39,7 +39,7 @@ shown = time.time() - t0
 if sys.argv[2] == "behind":
     m.preload_in_background(lib)
 else:
-    m._warm_detector(lib)  # the old start-up loaded the detector at the first import: count it as ready here
+    m._warm_models(lib)  # the old start-up loaded the models at the first import: count them as ready here
 # GUI-thread stalls while the libraries load behind the window: a 10 ms timer's longest gap.
 clock = QElapsedTimer(); clock.start(); last = [0]; longest = [0]
 def tick():

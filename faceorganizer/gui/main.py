@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -62,6 +65,23 @@ def _open_libraries() -> None:
             libc.dlopen(path.encode(), flags)  # NULL (a library that cannot open alone) is fine: import opens it
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while libraries and models load, then every object made so far
+    moved out of its reach (``gc.freeze``). A full collection runs with the GIL held: amid torch's import
+    (~10⁶ new objects) one took ~110 ms, freezing the window; after the freeze later full collections walk
+    only what the app makes afterwards. (The few cycles the imports leave unreachable, ~7,000 objects, stay
+    frozen too: collecting them first is itself a ~200 ms pass over every object.)"""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
 def _preload() -> None:
     try:
         _open_libraries()
@@ -75,31 +95,38 @@ def _preload() -> None:
         RUNTIMES_READY.set()
 
 
-#: Set once the face detector is loaded behind the window (:func:`preload_in_background` with a library).
+#: Set once the face models are loaded behind the window (:func:`preload_in_background` with a library).
 MODELS_READY = threading.Event()
 
 
-def _warm_detector(library: Library) -> None:
-    """Load the detector now, behind the window: its first use builds ONNX sessions while holding the GIL
-    (≈ 0.5–3 s), which froze the window in the middle of the first import when done there."""
+def _warm_models(library: Library) -> None:
+    """Load the face models now, behind the window, each run once on a blank input: a first use creates
+    onnxruntime sessions (and the expression net) while holding the GIL for tens of ms at a time, which froze
+    the window in the middle of the first import when done there."""
     try:
         import numpy as np
 
-        library.analyzer.detector.detect(np.zeros((64, 64, 3), np.uint8))
+        analyzer = library.analyzer
+        analyzer.detector.detect(np.zeros((64, 64, 3), np.uint8))
+        analyzer.agegender.load()
+        if analyzer.expression is not None:
+            analyzer.expression.predict(np.zeros((1, 112, 112, 3), np.uint8))
+        analyzer.embedder.load()
     except Exception:  # noqa: BLE001 - models missing or broken: the import reports that with its fix
-        log.info("detector not preloaded", exc_info=True)
+        log.info("face models not preloaded", exc_info=True)
     finally:
         MODELS_READY.set()
 
 
 def preload_in_background(library: Library | None = None) -> threading.Thread:
-    """Load the native libraries, then (given the library) the face detector, behind the first window (the
+    """Load the native libraries, then (given the library) the face models, behind the first window (the
     window shows in ~1–2 s instead of ~9 s)."""
 
     def work() -> None:
-        _preload()
-        if library is not None:
-            _warm_detector(library)
+        with _collector_paused():
+            _preload()
+            if library is not None:
+                _warm_models(library)
 
     thread = threading.Thread(target=work, name="preload-runtimes", daemon=True)
     thread.start()
@@ -123,7 +150,8 @@ def make_app(argv: list[str] | None = None, *, preload: bool = True) -> QApplica
     if preload and not RUNTIMES_READY.is_set():
         # Loaded once, before the first import: importing them from the import job's thread holds the GIL long
         # enough to freeze the window (measured: 186 ms stalls; see bench/bench_gui_stall.py).
-        _preload()
+        with _collector_paused():
+            _preload()
     return app
 
 

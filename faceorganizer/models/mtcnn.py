@@ -8,8 +8,12 @@ Speed (this detector is ≈80 % of an import worker's CPU time per 2 MP photo, 7
 - Detection runs on a working copy whose longest side is at most ``max_side``; boxes and landmarks are mapped
   back to the given image. ``min_face_size`` is measured in that working copy, so on a 4000-px photo with the
   default 1280 the smallest face found is about 20 × 4000 / 1280 ≈ 62 px.
-- On the CPU the networks run in onnxruntime: graphs are built in memory from the state dicts at first use
-  (no file, no exporter), shaped for its blocked layout (see :func:`_onnx_graph`, :func:`_pad_channels`).
+- On the CPU the networks run in onnxruntime: their graphs are built from the state dicts (no exporter),
+  shaped for its blocked layout (see :func:`_onnx_graph`, :func:`_pad_channels`), and written at install time
+  as derived model files (``mtcnn_pnet.onnx`` …, :func:`export_onnx`). Loading them needs neither torch nor
+  onnx: building the graphs at every start imported both (~3 s of CPU) and held the GIL long enough to freeze
+  the window for 0.5–3 s while the detector loaded behind it. A missing file (an install from before them) is
+  built in memory as before.
   bench/bench_detect.py, 2 cores: a 2 MP photo takes 65 ms wall / 111 ms CPU with onnxruntime and 64 / 126 ms
   with PyTorch (channels-last) at load 4; at load 11 PyTorch used 2.3–2.6× onnxruntime's CPU. With a CUDA
   GPU (see :mod:`faceorganizer.models.runtime`) PyTorch runs them on the GPU.
@@ -32,8 +36,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -56,6 +62,10 @@ NMS_SCALE, NMS_STAGE1, NMS_STAGE2, NMS_STAGE3 = 0.5, 0.7, 0.7, 0.7
 RETRY_MIN_FACE_FRACTION = 0.3
 
 _WEIGHT_KEYS = {"pnet": "mtcnn_pnet", "rnet": "mtcnn_rnet", "onet": "mtcnn_onet"}
+#: The derived ONNX files (see :data:`faceorganizer.models.registry.DERIVED`), made by :func:`export_onnx`.
+ONNX_KEYS = {"pnet": "mtcnn_pnet_onnx", "rnet": "mtcnn_rnet_onnx", "onet": "mtcnn_onet_onnx"}
+#: Bumped whenever :func:`onnx_model` changes the graphs it makes: the installer then rebuilds the files.
+CONVERTER_VERSION = "1"
 
 # Layers of each net, in order, with facenet-pytorch's parameter names: (kind, name, args).
 # conv: (in, out, kernel); pool: (kernel, stride) with ceil mode; dense: (in, out); heads come last.
@@ -105,8 +115,9 @@ class Detection:
 
 # --------------------------------------------------------------------------------------------- weights
 
-def load_state_dicts() -> dict[str, dict[str, np.ndarray]]:
-    """The three nets' parameters as float32 arrays, input normalisation folded in, dense layers reordered.
+def load_state_dicts(nets: Sequence[str] = tuple(_WEIGHT_KEYS)) -> dict[str, dict[str, np.ndarray]]:
+    """The nets' parameters (all three by default) as float32 arrays, input normalisation folded in, dense
+    layers reordered.
 
     facenet-pytorch flattens its feature maps in (W, H, C) order (a relic of the Caffe conversion); the dense
     weights are permuted here so that a plain (C, H, W) flatten gives the same result.
@@ -114,8 +125,8 @@ def load_state_dicts() -> dict[str, dict[str, np.ndarray]]:
     import torch
 
     out = {}
-    for net, key in _WEIGHT_KEYS.items():
-        raw = torch.load(model_path(key), map_location="cpu", weights_only=True)
+    for net in nets:
+        raw = torch.load(model_path(_WEIGHT_KEYS[net]), map_location="cpu", weights_only=True)
         sd = {k: v.float().numpy().copy() for k, v in raw.items()}
         w, b = sd["conv1.weight"], sd["conv1.bias"]
         sd["conv1.bias"] = (b - 127.5 / 128.0 * w.sum(axis=(1, 2, 3))).astype(np.float32)
@@ -296,6 +307,21 @@ def _onnx_graph(net: str, sd: dict[str, np.ndarray]) -> bytes:
     return bytes(model.SerializeToString())
 
 
+def onnx_model(net: str, sd: dict[str, np.ndarray] | None = None) -> bytes:
+    """The ONNX model onnxruntime runs for one net ("pnet", "rnet" or "onet"), from its parameters ``sd``
+    (default: read from the installed weights): channels padded, P-Net's first PReLU after its pool."""
+    if sd is None:
+        sd = load_state_dicts((net,))[net]
+    return _onnx_graph(net, _pad_channels(net, _pool_first(net, sd)))
+
+
+def export_onnx(net: str, out: Path) -> None:
+    """Write :func:`onnx_model` of ``net`` to ``out`` (atomically: a reader never sees half a file)."""
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(onnx_model(net))
+    os.replace(tmp, out)
+
+
 def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., object]:
     """A PyTorch module of one net with facenet-pytorch's parameter names; returns the raw logits."""
     import torch
@@ -355,18 +381,26 @@ class FaceDetector(LazyNetwork[dict[str, Callable[[np.ndarray], np.ndarray]]]):
         super().__init__(preference, device, threads=threads)
 
     def _load(self, choice: BackendChoice) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-        sds = load_state_dicts()
         threads = self._threads if self._threads and self._threads > 0 else None
-        nets = {net: (self._onnx_runner(net, sd, choice, threads or cpu_count())
-                      if choice.backend == "onnx" else self._torch_runner(net, sd, choice, threads))
-                for net, sd in sds.items()}
+        if choice.backend == "onnx":
+            nets = {net: self._onnx_runner(net, choice, threads or cpu_count()) for net in _WEIGHT_KEYS}
+        else:
+            nets = {net: self._torch_runner(net, sd, choice, threads) for net, sd in load_state_dicts().items()}
         log.info("MTCNN detector loaded: %s", choice)
         return nets
 
     @staticmethod
-    def _onnx_runner(net: str, sd: dict[str, np.ndarray], choice: BackendChoice, threads: int
-                     ) -> Callable[[np.ndarray], np.ndarray]:
+    def _onnx_runner(net: str, choice: BackendChoice, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+        """An onnxruntime session of ``net`` from its derived file, or built in memory when that is missing."""
         import onnxruntime as ort
+
+        path = model_path(ONNX_KEYS[net], must_exist=False)
+        graph: str | bytes = str(path)
+        if not path.is_file():
+            # An install from before the derived files: the same graph, built here (imports torch and onnx).
+            log.info("%s is not installed: building the %s graph in memory (`faceorganizer models install` "
+                     "writes it once)", path.name, net)
+            graph = onnx_model(net)
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -376,7 +410,6 @@ class FaceDetector(LazyNetwork[dict[str, Callable[[np.ndarray], np.ndarray]]]):
         options.log_severity_level = 3
         # Spinning threads wait for work by burning CPU: on a busy machine that doubled the CPU per photo.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        graph = _onnx_graph(net, _pad_channels(net, _pool_first(net, sd)))
         session = ort.InferenceSession(graph, sess_options=options,
                                        providers=list(choice.providers) or ["CPUExecutionProvider"])
         return lambda x: session.run(None, {"x": x})[0]

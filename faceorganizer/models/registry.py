@@ -75,7 +75,10 @@ WEIGHTS: tuple[WeightFile, ...] = (
 )
 
 #: Files made at install time from the weights above (their checksum is recorded in the install manifest).
-DERIVED = {"dlib_resnet_onnx": "dlib_face_recognition_resnet_model_v1.onnx"}
+DERIVED = {"dlib_resnet_onnx": "dlib_face_recognition_resnet_model_v1.onnx",
+           # MTCNN's three nets as onnxruntime runs them (faceorganizer.models.mtcnn.onnx_model).
+           "mtcnn_pnet_onnx": "mtcnn_pnet.onnx", "mtcnn_rnet_onnx": "mtcnn_rnet.onnx",
+           "mtcnn_onet_onnx": "mtcnn_onet.onnx"}
 
 BY_KEY = {w.key: w for w in WEIGHTS}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,10 +64,27 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _torch_gpu_build() -> bool | None:
+    """Whether the installed PyTorch was built for a GPU (CUDA or ROCm), read from ``torch/version.py`` without
+    importing torch; None when torch is absent, False for a CPU-only build, True when unsure."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    try:
+        text = Path(locations[0], "version.py").read_text()
+    except (IndexError, OSError):
+        return True
+    # A CPU-only build writes ``cuda: Optional[str] = None`` and ``hip: Optional[str] = None``.
+    built_for = re.findall(r"^(cuda|hip)\b[^=\n]*=\s*(.+)$", text, re.MULTILINE)
+    return not built_for or any(value.strip() != "None" for _, value in built_for)
+
+
 @lru_cache(maxsize=1)
 def torch_cuda_available() -> bool:
-    """True when an installed PyTorch build can use a CUDA GPU (imports torch, once)."""
-    if importlib.util.find_spec("torch") is None:
+    """True when an installed PyTorch build can use a CUDA GPU (imports torch, once, unless it is a CPU-only
+    build: importing torch costs ~2 s of CPU and holds the GIL long enough to freeze a window for ~150 ms)."""
+    if not _torch_gpu_build():
         return False
     import torch
 

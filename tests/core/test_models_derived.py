@@ -1,0 +1,95 @@
+"""Derived model files (written at install time from the pinned weights): the networks they hold give the same
+results as the in-memory build, a missing one falls back to that build, and the install records their checksums
+and converter versions (a damaged file is reported, a new converter rebuilds it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceorganizer.errors import ModelCorruptError
+from faceorganizer.models import install, mtcnn
+from faceorganizer.models.mtcnn import FaceDetector
+from faceorganizer.models.registry import DERIVED, WEIGHTS, model_path
+from faceorganizer.pipeline.decode import load_image
+from tests.conftest import MODELS_DIR
+
+MTCNN_FILES = [DERIVED[key] for key in mtcnn.ONNX_KEYS.values()]
+
+
+@pytest.fixture
+def weights_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A models dir with the pinned weight files but none of the derived ones: an install from before them."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for weight in WEIGHTS:
+        (folder / weight.filename).symlink_to(MODELS_DIR / weight.filename)
+    monkeypatch.setenv("FACEORGANIZER_MODELS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def photos(manifest: list[dict], shared_faces: Path) -> list[np.ndarray]:
+    """A few real photos: single portraits and group photos."""
+    paths = [e["path"] for e in manifest if e["kind"] == "group"][:2]
+    paths += [e["path"] for e in manifest if e["kind"] == "identity"][:3]
+    return [load_image(shared_faces / p).rgb for p in paths]
+
+
+def _detect_all(photos: list[np.ndarray]) -> list[list[mtcnn.Detection]]:
+    detector = FaceDetector(preference="onnx", device="cpu", threads=1)
+    return [detector.detect(rgb) for rgb in photos]
+
+
+def test_mtcnn_files_hold_what_the_converter_builds():
+    for net, key in mtcnn.ONNX_KEYS.items():
+        assert model_path(key).read_bytes() == mtcnn.onnx_model(net), f"{net}: installed file is stale"
+
+
+def test_mtcnn_detections_from_files_equal_the_in_memory_build(photos, weights_only, monkeypatch, caplog):
+    built = []
+    with caplog.at_level(logging.INFO, logger="faceorganizer.models"):
+        built = _detect_all(photos)  # no derived files here: each net is built in memory
+    assert sum("building the" in r.getMessage() for r in caplog.records) == 3
+    monkeypatch.setenv("FACEORGANIZER_MODELS_DIR", str(MODELS_DIR))  # the installed derived files
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="faceorganizer.models"):
+        from_files = _detect_all(photos)
+    assert not any("building the" in r.getMessage() for r in caplog.records)
+    assert sum(len(found) for found in from_files) >= len(photos)  # real faces were found
+    for a, b in zip(built, from_files):
+        assert len(a) == len(b)
+        for da, db in zip(a, b):
+            np.testing.assert_allclose(da.box, db.box, rtol=0, atol=1e-3)
+            assert abs(da.score - db.score) < 1e-5
+            np.testing.assert_allclose(da.landmarks, db.landmarks, rtol=0, atol=1e-3)
+
+
+def test_install_writes_derived_files_with_checksums_and_rebuilds_on_new_converter(weights_only, monkeypatch):
+    statuses = {s.filename: s for s in install.install_models()}  # weights present: converts only, no download
+    manifest = json.loads((weights_only / install.MANIFEST).read_text())
+    for name in MTCNN_FILES:
+        assert statuses[name].installed and statuses[name].checksum_ok
+        assert manifest[name] == install.sha256_of(weights_only / name)
+        assert manifest[f"{name}#converter"] == mtcnn.CONVERTER_VERSION
+        assert (weights_only / name).read_bytes() == (MODELS_DIR / name).read_bytes()
+    install.ensure_models()
+
+    damaged = weights_only / MTCNN_FILES[0]
+    damaged.write_bytes(damaged.read_bytes()[:-16])
+    with pytest.raises(ModelCorruptError, match="--force"):
+        install.ensure_models([mtcnn.ONNX_KEYS["pnet"]])
+    install.install_models()  # the next install repairs it
+    install.ensure_models()
+
+    before = {name: (weights_only / name).stat().st_mtime_ns for name in MTCNN_FILES}
+    monkeypatch.setattr(mtcnn, "CONVERTER_VERSION", "test-new")
+    install.install_models()
+    manifest = json.loads((weights_only / install.MANIFEST).read_text())
+    for name in MTCNN_FILES:
+        assert manifest[f"{name}#converter"] == "test-new"
+        assert (weights_only / name).stat().st_mtime_ns != before[name]
