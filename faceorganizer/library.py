@@ -305,6 +305,14 @@ class Library:
         with self.lock:
             return photo_paths(self.db, photo_ids)
 
+    def photo_locations(self, photo_ids: list[int]) -> dict[int, list[str]]:
+        """The other locations of photos (identical copies in other folders; stored paths), by id; photos with
+        none are left out. A photo's primary location is the one ``photo_paths`` gives."""
+        from faceorganizer.store import locations
+
+        with self.lock:
+            return locations.paths_of(self.db, photo_ids)
+
     def people(self, *, include_hidden: bool = False) -> list[queries.PersonRow]:
         with self.lock:
             return queries.people(self.db, include_hidden=include_hidden)

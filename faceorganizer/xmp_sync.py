@@ -10,6 +10,12 @@ Writing exports every named face of a photo as an MWG region (plus ``Iptc4xmpExt
 sidecar, or into the file when the user opted in. :func:`forget_names` takes a person's names back out of
 the sidecars (and JPEG packets) we wrote.
 
+A photo with identical copies in other folders (other *locations*, ``store/locations.py``) is one photo: names
+are written to the sidecar (or file) of every location and taken out of every location's, so each copy carries
+the same names for other tools. Reading goes the other way only from the primary location: regions are read
+when the photo's file is analysed, and a copy found later is not analysed (its faces are the photo's), so names
+another tool wrote into a copy's own sidecar only are not imported.
+
 Names are never logged: a log outlives ``delete-face-data``.
 """
 
@@ -27,7 +33,7 @@ from faceorganizer.geometry import Box, box_iou, normalised_to_pixels, pixels_to
 from faceorganizer.names import clean_name
 from faceorganizer.paths import text_to_path
 from faceorganizer.people import edits
-from faceorganizer.store import sidecars
+from faceorganizer.store import locations, sidecars
 from faceorganizer.xmp import (
     FaceRegion,
     XmpWriteError,
@@ -89,6 +95,8 @@ def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = Non
     """
     if photo_ids is None:
         photo_ids = sidecars.photos_with_named_faces(db)
+    photo_ids = list(photo_ids)
+    copies = locations.paths_of(db, photo_ids)
     written = 0
     bad_names = 0
     for photo_id in photo_ids:
@@ -100,6 +108,15 @@ def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = Non
         # write_regions sweeps the temporaries a killed earlier run left, once per folder and process.
         write_regions(Path(text_to_path(path)), usable, image_size=size, into_file=into_file)
         written += 1
+        for copy in copies.get(photo_id, []):  # every location of the photo carries its names
+            image = Path(text_to_path(copy))
+            if not image.is_file():
+                continue  # a copy gone since the last scan (the next scan drops it)
+            try:
+                write_regions(image, usable, image_size=size, into_file=into_file)
+                written += 1
+            except (OSError, XmpWriteError) as e:  # a copy that cannot be written does not stop the rest
+                log.warning("XMP: cannot write the names of a copy of photo %d at %s (%s)", photo_id, image, e)
     if bad_names:
         log.warning("XMP: %d face(s) not written: their person's name holds control characters or is too long; "
                     "rename the person (faceorganizer rename) and write again", bad_names)
@@ -129,6 +146,9 @@ def person_plan(db: sqlite_utils.Database, person_id: int) -> ForgetPlan:
     for frame, box in sidecars.faces_of_person(db, person_id):
         if frame.width and frame.height:
             plan.boxes.setdefault(frame.path, []).append(pixels_to_normalised(box, frame.width, frame.height))
+    for primary in list(plan.boxes):  # the same boxes at every other location of the photo
+        for copy in locations.paths_at(db, primary):
+            plan.boxes[copy] = plan.boxes[primary]
     return plan
 
 
@@ -144,7 +164,7 @@ def forget_names(db: sqlite_utils.Database, plan: ForgetPlan | None) -> int:
     if plan is not None and not plan.names and not plan.boxes:
         return 0
     changed = 0
-    for stored in sidecars.all_photo_paths(db):
+    for stored in sidecars.all_photo_paths(db) + locations.all_paths(db):
         image = Path(text_to_path(stored))
         boxes = plan.boxes.get(stored, []) if plan is not None else []
         if plan is not None and not boxes and not any(p.is_file() for p in sidecar_paths(image)):

@@ -55,5 +55,9 @@ def photos(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         ids = lib.photos_with(args.with_people, args.without_people)
         paths = lib.photo_paths(ids)
-    emit(args, [{"photo_id": i, "photo": paths[i]} for i in ids], "\n".join(paths[i] for i in ids) or "No photos.")
+        others = lib.photo_locations(ids)
+    # "locations": every path holding the photo, its primary file first, then identical copies in other folders.
+    data = [{"photo_id": i, "photo": paths[i], "locations": [paths[i], *others.get(i, [])]} for i in ids]
+    lines = [line for i in ids for line in [paths[i], *(f"  also at {p}" for p in others.get(i, []))]]
+    emit(args, data, "\n".join(lines) or "No photos.")
     return 0

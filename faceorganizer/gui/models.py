@@ -493,7 +493,8 @@ class PhotosModel(IdListModel):
 
     def tooltip(self, card: PhotoCard) -> str:
         size = f"{card.width}×{card.height}" if card.width else ""
-        return f"{display_path(card.path)}\n{size}  {card.taken_at or ''}\nDouble-click to view"
+        also = "".join(f"\nalso at {display_path(p)}" for p in card.also_at)  # identical copies elsewhere
+        return f"{display_path(card.path)}{also}\n{size}  {card.taken_at or ''}\nDouble-click to view"
 
 
 @dataclass(frozen=True)

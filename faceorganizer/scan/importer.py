@@ -6,9 +6,12 @@ single owner of the accelerator, in batches) → store (this thread's own connec
 each photo is written together with all its faces, so a killed import leaves whole photos or none).
 
 Identity is the content hash: an unchanged file (same size and mtime) costs no work at all, a moved or renamed
-file keeps its faces and names, a copy reuses the faces of the original, a changed file is re-analysed (its
-confirmed names carried over to the faces found at the same place). A file that disappeared is marked
-``missing``; a root that cannot be reached marks its photos ``offline``: nothing is ever deleted by a scan.
+file keeps its faces and names, an identical copy in another folder is one more *location* of the same photo
+(no new photo, no new faces: ``store/locations.py``), a changed file is re-analysed (its confirmed names carried
+over to the faces found at the same place). A file that disappeared is marked ``missing`` (when another location
+of its photo is still there, that one becomes the photo's file instead, and a copy that disappeared is simply no
+longer one of its locations); a root that cannot be reached marks its photos ``offline``: no photo and no user
+edit is ever deleted by a scan.
 
 The job owns stages, pools and progress only. What it needs comes in explicitly (see :class:`ImportJob`):
 a function opening its own writer connection, a function giving the loaded analyzer, the settings, and the
@@ -41,6 +44,7 @@ from faceorganizer.scan.hashing import content_hash
 from faceorganizer.scan.worker import WorkerResult, analyze_photo, init_worker, set_analyzer
 from faceorganizer.settings import Settings
 from faceorganizer.store import faces as face_store
+from faceorganizer.store import locations as location_store
 from faceorganizer.store import notface, transaction
 from faceorganizer.store import photos as photo_store
 from faceorganizer.store import privacy as store_privacy
@@ -73,6 +77,7 @@ class ImportProgress:
     photos_added: int = 0
     photos_updated: int = 0
     photos_skipped: int = 0
+    copies_found: int = 0  # identical copies recorded as another location of a known photo
     current: str = ""
     elapsed: float = 0.0
     rate: float = 0.0  # photos per second over the analysed photos
@@ -205,13 +210,21 @@ class ImportJob:
         with transaction(db):
             for root in reachable:
                 if not os.path.isfile(root):
-                    tables.mark_missing_under(path_to_text(root).rstrip(os.sep) + os.sep)
+                    prefix = path_to_text(root).rstrip(os.sep) + os.sep
+                    tables.mark_missing_under(prefix)
+                    location_store.drop_unseen_under(db, prefix)  # copies no longer there: no user data on them
+            # A photo whose file is gone (or offline) but whose copy is still there lives on at the copy.
+            for candidates in location_store.of_unreachable_photos(db).values():
+                here = next((c for c in candidates if os.path.exists(text_to_path(c.path))), None)
+                if here is not None:
+                    location_store.promote(db, here)
 
     def _classify(self, db: sqlite_utils.Database, tables: ScanTables, entries: list[FileEntry],
                   root_ids: dict[str, int]) -> None:
         """Record which files were seen; queue those that need reading; record unreadable ones."""
         texts = [path_to_text(e.path) for e in entries]
         known = photo_store.known_photos(db, texts)
+        copies = location_store.known(db, texts)
         done = ("ok", "missing", "offline", "skipped") if self.recognition else \
             ("ok", "missing", "offline", "skipped", "pending")
         with transaction(db):
@@ -227,6 +240,9 @@ class ImportJob:
                         self._skip(db, entry.path, root_id, "RAW photo files are not supported yet",
                                    status="unsupported", size=entry.size, mtime=entry.mtime)
                     continue
+                copy = copies.get(text) if row is None else None
+                if copy is not None and copy.size == entry.size and copy.mtime == entry.mtime:
+                    continue  # an unchanged copy of a known photo (another location of it)
                 unchanged = (row is not None and row.size == entry.size and row.mtime == entry.mtime
                              and row.status in done)
                 if unchanged:
@@ -331,7 +347,8 @@ class ImportJob:
 
     def _reuse_by_hash(self, db: sqlite_utils.Database, row: QueuedFile, digest: str,
                        root_ids: dict[str, int]) -> bool:
-        """A moved/renamed file keeps its photo row; a copy reuses its faces. True when no analysis is needed."""
+        """A moved/renamed file keeps its photo row; a copy is another location of it. True when no analysis is
+        needed."""
         # Only photos whose faces were analysed can lend them (not pending ones, not failed ones).
         same = photo_store.analysed_with_hash(db, digest)
         if same is None:
@@ -344,15 +361,30 @@ class ImportJob:
             return True
         old_exists = os.path.exists(text_to_path(original_path))
         with transaction(db):
+            if location_store.owner(db, row.path) == original_id:  # a known copy, touched but unchanged
+                location_store.touch(db, row.path, row.size, row.mtime)
+                return True
             if not old_exists:
                 # Moved or renamed: the same photo row (faces, names, edits) follows the file.
                 photo_store.move(db, original_id, row.path, root_id, row.size, row.mtime)
                 self.progress.photos_updated += 1
                 return True
-            # A second copy of a known photo: a photo of its own, with the original's faces copied.
-            added = photo_store.copy_with_faces(db, original_id, row.path, root_id, row.size, row.mtime)
-        self.progress.photos_added += 1
-        self.progress.faces_found += added
+            # An identical copy in another folder: one photo with two locations (no new photo, no new faces).
+            location_store.add(db, original_id, row.path, root_id, row.size, row.mtime)
+        self.progress.copies_found += 1
+        return True
+
+    def _fold_copy(self, db: sqlite_utils.Database, row: QueuedFile, digest: str, root_id: int | None,
+                   analysed: bool) -> bool:
+        """An identical copy of a photo stored earlier in this import (two copies analysed in one batch), or of a
+        photo listed without analysis, becomes one of its locations, inside the batch's write transaction. True
+        when folded (the result at hand is not stored). An analysis is never folded into a photo waiting for
+        one: the copy is stored, and the waiting photo becomes its location when its own file is scanned."""
+        same = photo_store.listed_with_hash(db, digest, row.path)
+        if same is None or (analysed and not same[2]) or not os.path.exists(text_to_path(same[1])):
+            return False
+        location_store.add(db, same[0], row.path, root_id, row.size, row.mtime)
+        self.progress.copies_found += 1
         return True
 
     def _write_batch(self, db: sqlite_utils.Database, batch: list[tuple[QueuedFile, str, WorkerResult]],
@@ -380,6 +412,9 @@ class ImportJob:
                 self.progress.photos_done += 1
                 if result.skipped is not None:
                     self._skip(db, path, root_id, result.skipped, size=row.size, mtime=row.mtime)
+                    continue
+                if self._fold_copy(db, row, digest, root_id, result.analysis is not None):
+                    k += len(result.analysis.faces) if result.analysis is not None else 0  # their vectors go unused
                     continue
                 if result.analysis is None:
                     photo_store.record_pending(db, row.path, root_id, digest, row.size, row.mtime)

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from faceorganizer.store import locations
 from faceorganizer.store.db import inserted_id
 
 #: The columns of an analysed photo that the import sets (besides path, status and bookkeeping).
@@ -90,6 +91,7 @@ def set_status(db: sqlite_utils.Database, photo_id: int, status: str) -> None:
 def record_skipped(db: sqlite_utils.Database, path: str, root_id: int | None, reason: str, *,
                    status: str = "skipped", size: int = 0, mtime: float = 0.0) -> None:
     """Record a file that was not imported and why (``skipped`` or ``unsupported``)."""
+    locations.release(db, path)  # a copy of another photo that is now a photo of its own (or this one's primary)
     db.execute(
         "INSERT INTO photos (path, root_id, size, mtime, status, error, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, datetime('now')) ON CONFLICT(path) DO UPDATE SET "
@@ -100,6 +102,7 @@ def record_skipped(db: sqlite_utils.Database, path: str, root_id: int | None, re
 def record_pending(db: sqlite_utils.Database, path: str, root_id: int | None, content_hash: str, size: int,
                    mtime: float) -> None:
     """A listed photo that is not analysed (recognition is off): ``pending`` until it is turned on."""
+    locations.release(db, path)  # a copy of another photo that is now a photo of its own (or this one's primary)
     db.execute("INSERT INTO photos (path, root_id, content_hash, size, mtime, status) VALUES "
                "(?, ?, ?, ?, ?, 'pending') ON CONFLICT(path) DO UPDATE SET content_hash = "
                "excluded.content_hash, size = excluded.size, mtime = excluded.mtime, "
@@ -108,6 +111,7 @@ def record_pending(db: sqlite_utils.Database, path: str, root_id: int | None, co
 
 def insert_analysed(db: sqlite_utils.Database, path: str, values: Sequence[Any]) -> int:
     """A new analysed photo; ``values`` follow :data:`ANALYSED_COLUMNS`. Returns its id."""
+    locations.release(db, path)  # a copy of another photo that is now a photo of its own (or this one's primary)
     return inserted_id(db.execute(
         "INSERT INTO photos (root_id, content_hash, size, mtime, width, height, taken_at, "
         "orientation, faces_model, status, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
@@ -137,34 +141,20 @@ def touch(db: sqlite_utils.Database, photo_id: int, size: int, mtime: float) -> 
 def move(db: sqlite_utils.Database, photo_id: int, path: str, root_id: int | None, size: int,
          mtime: float) -> None:
     """A moved or renamed file: its photo row (faces, names, edits) follows it; a stale row at the target goes."""
+    locations.release(db, path)  # a copy of another photo that is now a photo of its own (or this one's primary)
     db.execute("DELETE FROM photos WHERE path = ? AND id != ?", [path, photo_id])
     db.execute("UPDATE photos SET path = ?, root_id = ?, size = ?, mtime = ?, status = 'ok', "
                "error = NULL, updated_at = datetime('now') WHERE id = ?", [path, root_id, size, mtime, photo_id])
 
 
-def copy_with_faces(db: sqlite_utils.Database, original_id: int, path: str, root_id: int | None, size: int,
-                    mtime: float) -> int:
-    """A second copy of a known photo: a photo row of its own with the original's faces and chips copied.
-
-    Returns the number of faces copied.
-    """
-    db.execute("DELETE FROM photos WHERE path = ?", [path])
-    cols = [r[1] for r in db.execute("PRAGMA table_info(photos)").fetchall() if r[1] not in ("id", "path")]
-    new_id = inserted_id(db.execute(f"INSERT INTO photos (path, {', '.join(cols)}) SELECT ?, {', '.join(cols)} "
-                                    "FROM photos WHERE id = ?", [path, original_id]))
-    db.execute("UPDATE photos SET root_id = ?, size = ?, mtime = ?, status = 'ok' WHERE id = ?",
-               [root_id, size, mtime, new_id])
-    fcols = [r[1] for r in db.execute("PRAGMA table_info(faces)").fetchall() if r[1] not in ("id", "photo_id")]
-    db.execute(f"INSERT INTO faces (photo_id, {', '.join(fcols)}) SELECT ?, {', '.join(fcols)} "
-               "FROM faces WHERE photo_id = ? ORDER BY id", [new_id, original_id])
-    added = int(db.execute("SELECT changes()").fetchone()[0])
-    old_ids = [r[0] for r in db.execute("SELECT id FROM faces WHERE photo_id = ? ORDER BY id",
-                                        [original_id]).fetchall()]
-    new_ids = [r[0] for r in db.execute("SELECT id FROM faces WHERE photo_id = ? ORDER BY id",
-                                        [new_id]).fetchall()]
-    db.conn.executemany("INSERT INTO face_chips (face_id, chip) SELECT ?, chip FROM face_chips "
-                        "WHERE face_id = ?", list(zip(new_ids, old_ids)))
-    return added
+def listed_with_hash(db: sqlite_utils.Database, content_hash: str, other_than: str
+                     ) -> tuple[int, str, bool] | None:
+    """(id, path, analysed) of a listed photo with this content stored at another path than ``other_than``
+    (analysed ones first): the photo an identical copy at ``other_than`` becomes a location of."""
+    row = db.execute("SELECT id, path, faces_model IS NOT NULL FROM photos WHERE content_hash = ? AND path != ? "
+                     "AND status IN ('ok', 'missing', 'offline', 'pending') ORDER BY faces_model IS NULL, id LIMIT 1",
+                     [content_hash, other_than]).fetchone()
+    return (int(row[0]), str(row[1]), bool(row[2])) if row else None
 
 
 # ---------------------------------------------------------------------------------------------- scan tables

@@ -8,13 +8,14 @@ want with :class:`FaceScope`, :class:`PhotoScope` and a compiled :class:`FaceFil
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlite_utils
 
-from faceorganizer.store import queries
+from faceorganizer.store import locations, queries
 from faceorganizer.store.db import connect
 
 
@@ -128,6 +129,8 @@ class PhotoCard:
     mtime: float | None
     face_count: int
     status: str
+    #: The other locations of the photo (identical copies in other folders; stored path texts, by path).
+    also_at: tuple[str, ...] = ()
 
     @property
     def filename(self) -> str:
@@ -207,10 +210,12 @@ class LibraryReader:
         )
 
     def roots(self) -> list[dict[str, Any]]:
-        """Imported folders with their photo count, by path."""
+        """Imported folders with their photo count (a photo with a copy in the folder counts once), by path."""
         return [{**r, "online": bool(r["online"])} for r in self.db.query(
             "SELECT r.id, r.path, r.online, r.last_scan, "
-            "(SELECT COUNT(*) FROM photos p WHERE p.root_id = r.id) AS photos FROM roots r ORDER BY r.path")]
+            "(SELECT COUNT(*) FROM photos p WHERE p.root_id = r.id) + (SELECT COUNT(DISTINCT l.photo_id) FROM "
+            "photo_locations l WHERE l.root_id = r.id AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.id = l.photo_id "
+            "AND p.root_id = r.id)) AS photos FROM roots r ORDER BY r.path")]
 
     def skipped(self) -> list[dict[str, str]]:
         """Photos not imported, with the reason recorded for each."""
@@ -369,9 +374,10 @@ class LibraryReader:
         """Photos (status ok) in ``scope``, newest first."""
         parts = ["p.status = 'ok'"]
         args: list[Any] = []
-        if scope.folder:
-            parts.append("substr(p.path, 1, ?) = ?")
-            args += [len(scope.folder), scope.folder]
+        if scope.folder:  # the photo's file or one of its copies is inside the folder
+            parts.append("(substr(p.path, 1, ?) = ? OR p.id IN (SELECT l.photo_id FROM photo_locations l "
+                         "WHERE substr(l.path, 1, ?) = ?))")
+            args += [len(scope.folder), scope.folder] * 2
         for pid in ([scope.person_id] if scope.person_id is not None else []) + list(scope.all_people):
             parts.append(_PHOTO_HAS_PERSON)
             args.append(int(pid))
@@ -393,6 +399,8 @@ class LibraryReader:
                     f"FROM photos p WHERE p.id IN ({marks})", chunk):
                 out[r["id"]] = PhotoCard(r["id"], r["path"], r["width"], r["height"], r["taken_at"], r["mtime"],
                                          r["n"], r["status"])
+        for photo_id, paths in locations.paths_of(self.db, [i for i in ids if i in out]).items():
+            out[photo_id] = dataclasses.replace(out[photo_id], also_at=tuple(paths))
         return out
 
     def photo(self, photo_id: int) -> PhotoCard | None:

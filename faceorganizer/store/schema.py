@@ -20,6 +20,8 @@ user_attributes           user-taught attributes: (face, name) → value, origin
 kv                        small per-library values (settings such as recognition on/off, index fingerprints)
 not_faces                 "not a face" boxes (photo content hash + box) the import never adds again (journaled)
 face_trash                face rows removed as "not a face", kept so that undo brings them back whole
+photo_locations           the other paths of a photo whose identical copies sit in several folders (its
+                          primary path stays ``photos.path``; see ``store/migrate_locations.py``)
 ========================  =====================================================================================
 """
 
@@ -203,6 +205,16 @@ def m005_not_faces(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m006_photo_locations(db: sqlite_utils.Database) -> None:
+    """One photo with several locations: ``photo_locations``, and the identical copies that earlier imports made
+    photos of their own folded into one photo each, user edits kept (``store/migrate_locations.py``)."""
+    from faceorganizer.store import migrate_locations
+
+    migrate_locations.create_table(db)
+    migrate_locations.fold_identical_copies(db)
 
 
 #: Names of all migrations in order; ``SCHEMA_VERSION`` is their count.

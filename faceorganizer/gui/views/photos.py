@@ -198,7 +198,11 @@ class PhotoViewer(QWidget):
         where = os.path.dirname(display_path(card.path))
         self.title.setText(f"<b>{html.escape(card.filename)}</b>  ·  {date}  ·  {faces}  ·  "
                            f"<span style='color:gray'>{html.escape(where)}</span>")
-        self.title.setToolTip(display_path(card.path))
+        also = "".join(f"\nalso at {display_path(p)}" for p in card.also_at)  # identical copies elsewhere
+        if card.also_at:
+            self.title.setText(self.title.text() + f"  ·  <span style='color:gray'>also in {len(card.also_at)} "
+                               f"other folder{'s' if len(card.also_at) > 1 else ''}</span>")
+        self.title.setToolTip(display_path(card.path) + also)
         w, h = card.width or 800, card.height or 600
         self.scene.setSceneRect(0, 0, w, h)
         pm = self.session.thumbs.pixmap(f"full:{photo_id}") or self.session.thumbs.pixmap(f"photo:{photo_id}")
