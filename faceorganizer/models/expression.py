@@ -1,4 +1,4 @@
-"""Facial expression (7 classes) with face-api's FaceExpressionNet, written in PyTorch.
+"""Facial expression (7 classes) with face-api's FaceExpressionNet, written in PyTorch and as an ONNX graph.
 
 The network and its pre-processing follow the TypeScript sources of npm ``@vladmandic/face-api@1.7.15`` (MIT;
 a maintained fork of justadudewhohacks/face-api.js): ``faceExpressionNet/FaceExpressionNet.ts``,
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ import numpy as np
 
 from faceorganizer.errors import ModelCorruptError
 from faceorganizer.models.registry import model_path
+from faceorganizer.models.runtime import onnx_providers, ort_session
 
 log = logging.getLogger(__name__)
 
@@ -172,25 +174,121 @@ def _build_network(weights: dict[str, np.ndarray]) -> Any:
     return FaceExpressionNetwork().eval()
 
 
+# --- the same network as an ONNX graph (a derived model file, written at install time) --------------------
+
+#: Bumped whenever :func:`onnx_model` changes the graph it makes: the installer then rebuilds the file.
+CONVERTER_VERSION = "1"
+ONNX_INPUT, ONNX_OUTPUT = "crops", "probabilities"
+
+
+def onnx_model(weights: dict[str, np.ndarray] | None = None) -> bytes:
+    """The network as an ONNX model (opset 17): N×3×112×112 float RGB in 0..255 → N×7 probabilities.
+
+    Built node by node from the weights (default: the installed files), the same operations as
+    :func:`_build_network`; TensorFlow's 'same' padding of a stride-2 conv (0 before, 1 after) is the conv's
+    own asymmetric ``pads``. Run by onnxruntime on the CPU, so the app needs no PyTorch for this net.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    if weights is None:
+        weights = load_weight_map(model_path("expression_manifest"), model_path("expression"))
+    nodes: list[onnx.NodeProto] = []
+    inits: list[onnx.TensorProto] = []
+    counter = iter(range(1_000_000))
+
+    def const(name: str, array: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array, np.float32), name))
+        return name
+
+    def node(op: str, inputs: list[str], **attrs: Any) -> str:
+        out = f"{op.lower()}_{next(counter)}"
+        nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def pads(stride: int) -> list[int]:
+        return [1, 1, 1, 1] if stride == 1 else [0, 0, 1, 1]  # (top, left, bottom, right)
+
+    def conv(x: str, prefix: str, stride: int) -> str:
+        w = const(f"{prefix}/filters", weights[f"{prefix}/filters"].transpose(3, 2, 0, 1))
+        return node("Conv", [x, w, const(f"{prefix}/bias", weights[f"{prefix}/bias"])], kernel_shape=[3, 3],
+                    strides=[stride, stride], pads=pads(stride))
+
+    def separable(x: str, prefix: str, stride: int) -> str:
+        depthwise = weights[f"{prefix}/depthwise_filter"].transpose(2, 3, 0, 1)
+        x = node("Conv", [x, const(f"{prefix}/depthwise", depthwise)], kernel_shape=[3, 3],
+                 strides=[stride, stride], pads=pads(stride), group=depthwise.shape[0])
+        pointwise = const(f"{prefix}/pointwise", weights[f"{prefix}/pointwise_filter"].transpose(3, 2, 0, 1))
+        return node("Conv", [x, pointwise, const(f"{prefix}/bias", weights[f"{prefix}/bias"])], kernel_shape=[1, 1])
+
+    x = node("Sub", [ONNX_INPUT, const("mean", np.array(MEAN_RGB, np.float32).reshape(1, 3, 1, 1))])
+    x = node("Mul", [x, const("scale", np.array(1.0 / 255.0, np.float32))])
+    for i in range(4):  # denseBlock4, as DenseBlock4.forward
+        prefix = f"dense{i}"
+        out1 = node("Relu", [conv(x, f"{prefix}/conv0", 2) if i == 0 else separable(x, f"{prefix}/conv0", 2)])
+        out2 = separable(out1, f"{prefix}/conv1", 1)
+        out3 = separable(node("Relu", [node("Add", [out1, out2])]), f"{prefix}/conv2", 1)
+        out4 = separable(node("Relu", [node("Add", [out1, node("Add", [out2, out3])])]), f"{prefix}/conv3", 1)
+        x = node("Relu", [node("Add", [out1, node("Add", [out2, node("Add", [out3, out4])])])])
+    x = node("Flatten", [node("AveragePool", [x], kernel_shape=[7, 7], strides=[2, 2])], axis=1)
+    x = node("Gemm", [x, const("fc/weights", weights["fc/weights"].T), const("fc/bias", weights["fc/bias"])],
+             transB=1)
+    nodes.append(helper.make_node("Softmax", [x], [ONNX_OUTPUT], axis=1))
+    graph = helper.make_graph(
+        nodes, "face_expression", [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT,
+                                                                 ["n", 3, INPUT_SIZE, INPUT_SIZE])],
+        [helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, ["n", len(EXPRESSIONS)])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())
+
+
+def export_onnx(out: Path) -> None:
+    """Write :func:`onnx_model` to ``out`` (atomically: a reader never sees half a file)."""
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(onnx_model())
+    os.replace(tmp, out)
+
+
 # --- the model as the app uses it -------------------------------------------------------------------------
 
 
 class ExpressionNet:
-    """face-api's 7-class expression classifier; loads its weights on first use (thread-safe)."""
+    """face-api's 7-class expression classifier; loads its weights on first use (thread-safe).
 
-    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+    On the CPU it runs in onnxruntime from the derived file ``face_expression_model.onnx`` (written by
+    ``faceorganizer models install``): no PyTorch import, whose ~2 s of CPU held the GIL long enough to freeze
+    the window. On a GPU, or when that file is missing (an install from before it), it runs in PyTorch.
+    ``threads`` is onnxruntime's thread count (default: all cores this process may use).
+    """
+
+    def __init__(self, device: str = "cpu", batch_size: int = 64, *, threads: int | None = None) -> None:
         self.device = device
         self.batch_size = batch_size
+        self.threads = threads
         self._network: Any = None
+        self._session: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        """"onnx" or "torch": what runs the net (decided on first use)."""
+        self._load()
+        return "onnx" if self._session is not None else "torch"
 
     def _load(self) -> Any:
         with self._lock:
-            if self._network is None:
-                manifest, blob = model_path("expression_manifest"), model_path("expression")
-                network = _build_network(load_weight_map(manifest, blob)).to(self.device)
-                log.info("expression net loaded from %s on %s", blob, self.device)
-                self._network = network
+            if self._network is None and self._session is None:
+                onnx_file = model_path("expression_onnx", must_exist=False)
+                if self.device == "cpu" and onnx_file.is_file() and onnx_providers():
+                    self._session = ort_session(onnx_file, threads=self.threads)
+                    log.info("expression net loaded from %s (onnxruntime)", onnx_file)
+                else:
+                    manifest, blob = model_path("expression_manifest"), model_path("expression")
+                    network = _build_network(load_weight_map(manifest, blob)).to(self.device)
+                    log.info("expression net loaded from %s on %s (PyTorch)", blob, self.device)
+                    self._network = network
         return self._network
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
@@ -199,13 +297,18 @@ class ExpressionNet:
         ``crops`` are uint8 as :func:`face_crop` returns them (float arrays in 0..255 are accepted too, e.g.
         ``face_crop(..., exact=True)``).
         """
-        import torch
-
         crops = np.asarray(crops)
         if crops.ndim != 4 or crops.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
             raise ValueError(f"expected N×{INPUT_SIZE}×{INPUT_SIZE}×3 RGB crops, got shape {crops.shape}")
         network = self._load()
         out = np.empty((len(crops), len(EXPRESSIONS)), dtype=np.float32)
+        if self._session is not None:
+            for start in range(0, len(crops), self.batch_size):
+                x = np.ascontiguousarray(crops[start : start + self.batch_size].transpose(0, 3, 1, 2), np.float32)
+                out[start : start + len(x)] = self._session.run([ONNX_OUTPUT], {ONNX_INPUT: x})[0]
+            return out
+        import torch
+
         with torch.inference_mode():
             for start in range(0, len(crops), self.batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(crops[start : start + self.batch_size]))

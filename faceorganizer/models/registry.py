@@ -78,7 +78,9 @@ WEIGHTS: tuple[WeightFile, ...] = (
 DERIVED = {"dlib_resnet_onnx": "dlib_face_recognition_resnet_model_v1.onnx",
            # MTCNN's three nets as onnxruntime runs them (faceorganizer.models.mtcnn.onnx_model).
            "mtcnn_pnet_onnx": "mtcnn_pnet.onnx", "mtcnn_rnet_onnx": "mtcnn_rnet.onnx",
-           "mtcnn_onet_onnx": "mtcnn_onet.onnx"}
+           "mtcnn_onet_onnx": "mtcnn_onet.onnx",
+           # face-api's expression net for onnxruntime (faceorganizer.models.expression.onnx_model).
+           "expression_onnx": "face_expression_model.onnx"}
 
 BY_KEY = {w.key: w for w in WEIGHTS}
 

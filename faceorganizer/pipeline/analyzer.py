@@ -85,7 +85,7 @@ class FaceAnalyzer:
         if with_expression:
             from faceorganizer.models.expression import ExpressionNet
 
-            self.expression = ExpressionNet()
+            self.expression = ExpressionNet(threads=threads)
             attr_ids.append("faceapi_expression_v1")
         self.attr_model = "+".join(attr_ids)
         self._embedder = (embedder_mod.Embedder(backend, device, threads=threads) if with_embedder else None)

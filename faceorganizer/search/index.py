@@ -467,12 +467,14 @@ def _smallest(scores: NDArray[np.float32], k: int) -> NDArray[np.int64]:
 
 
 def _default_exact_backend() -> str:
-    try:
-        import torch
+    import importlib.util
 
-        return "torch" if torch.cuda.is_available() else "blas"
-    except ImportError:  # pragma: no cover - torch is a dependency; keep the index usable without it
+    from faceorganizer.models.runtime import torch_cuda_available
+
+    if importlib.util.find_spec("torch") is None:  # pragma: no cover - torch is a dependency
         return "faiss"
+    # Asked without importing a CPU-only torch: its import holds the GIL long enough to freeze the window.
+    return "torch" if torch_cuda_available() else "blas"
 
 
 def _check_batch(ids: ArrayLike, embeddings: ArrayLike, dim: int | None

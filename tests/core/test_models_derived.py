@@ -12,13 +12,16 @@ import numpy as np
 import pytest
 
 from faceorganizer.errors import ModelCorruptError
-from faceorganizer.models import install, mtcnn
+from faceorganizer.models import expression, install, mtcnn
+from faceorganizer.models.expression import ExpressionNet, face_crop
 from faceorganizer.models.mtcnn import FaceDetector
 from faceorganizer.models.registry import DERIVED, WEIGHTS, model_path
 from faceorganizer.pipeline.decode import load_image
 from tests.conftest import MODELS_DIR
+from tests.core.test_expression import NEUTRAL, SMILING
 
 MTCNN_FILES = [DERIVED[key] for key in mtcnn.ONNX_KEYS.values()]
+NEW_FILES = [*MTCNN_FILES, DERIVED["expression_onnx"]]  # derived files after dlib's (same install, same checks)
 
 
 @pytest.fixture
@@ -45,9 +48,10 @@ def _detect_all(photos: list[np.ndarray]) -> list[list[mtcnn.Detection]]:
     return [detector.detect(rgb) for rgb in photos]
 
 
-def test_mtcnn_files_hold_what_the_converter_builds():
+def test_installed_files_hold_what_the_converters_build():
     for net, key in mtcnn.ONNX_KEYS.items():
         assert model_path(key).read_bytes() == mtcnn.onnx_model(net), f"{net}: installed file is stale"
+    assert model_path("expression_onnx").read_bytes() == expression.onnx_model()
 
 
 def test_mtcnn_detections_from_files_equal_the_in_memory_build(photos, weights_only, monkeypatch, caplog):
@@ -69,13 +73,30 @@ def test_mtcnn_detections_from_files_equal_the_in_memory_build(photos, weights_o
             np.testing.assert_allclose(da.landmarks, db.landmarks, rtol=0, atol=1e-3)
 
 
+def test_expression_file_gives_the_pytorch_networks_probabilities(shared_faces, weights_only, monkeypatch):
+    crops = np.stack([face_crop(load_image(shared_faces / path).rgb, box) for path, box in SMILING + NEUTRAL])
+    fallback = ExpressionNet(batch_size=8)  # no derived file here: PyTorch, as before the file existed
+    assert fallback.backend == "torch"
+    expected = fallback.predict(crops)
+    monkeypatch.setenv("FACEORGANIZER_MODELS_DIR", str(MODELS_DIR))
+    net = ExpressionNet(batch_size=8, threads=1)
+    assert net.backend == "onnx"
+    got = net.predict(crops)
+    assert got.shape == (len(crops), len(expression.EXPRESSIONS))
+    assert np.abs(got - expected).max() < 1e-5
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
+    happy = expression.EXPRESSIONS.index("happy")
+    assert (got[: len(SMILING), happy] > 0.5).mean() > 0.8  # real smiles, not a constant output
+
+
 def test_install_writes_derived_files_with_checksums_and_rebuilds_on_new_converter(weights_only, monkeypatch):
     statuses = {s.filename: s for s in install.install_models()}  # weights present: converts only, no download
     manifest = json.loads((weights_only / install.MANIFEST).read_text())
-    for name in MTCNN_FILES:
+    for name in NEW_FILES:
         assert statuses[name].installed and statuses[name].checksum_ok
         assert manifest[name] == install.sha256_of(weights_only / name)
-        assert manifest[f"{name}#converter"] == mtcnn.CONVERTER_VERSION
+        version = expression.CONVERTER_VERSION if name == DERIVED["expression_onnx"] else mtcnn.CONVERTER_VERSION
+        assert manifest[f"{name}#converter"] == version
         assert (weights_only / name).read_bytes() == (MODELS_DIR / name).read_bytes()
     install.ensure_models()
 
@@ -86,10 +107,11 @@ def test_install_writes_derived_files_with_checksums_and_rebuilds_on_new_convert
     install.install_models()  # the next install repairs it
     install.ensure_models()
 
-    before = {name: (weights_only / name).stat().st_mtime_ns for name in MTCNN_FILES}
+    before = {name: (weights_only / name).stat().st_mtime_ns for name in NEW_FILES}
     monkeypatch.setattr(mtcnn, "CONVERTER_VERSION", "test-new")
+    monkeypatch.setattr(expression, "CONVERTER_VERSION", "test-new")
     install.install_models()
     manifest = json.loads((weights_only / install.MANIFEST).read_text())
-    for name in MTCNN_FILES:
+    for name in NEW_FILES:
         assert manifest[f"{name}#converter"] == "test-new"
         assert (weights_only / name).stat().st_mtime_ns != before[name]
