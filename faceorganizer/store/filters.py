@@ -153,12 +153,15 @@ def folder(path: str, op: str) -> SqlPart:
         path = ""
     # A range of strings: every path that starts with "folder/" sorts in [folder + "/",
     # folder + chr(ord("/") + 1)). No LIKE, so '%' and '_' in folder names need no escaping.
-    parts, params = [], []
+    parts, copies, params = [], [], []
     for sep in sorted(seps):
         parts.append("(+p.path >= ? AND +p.path < ?)")
+        copies.append("(l.path >= ? AND l.path < ?)")
         params += [path + sep, path + chr(ord(sep) + 1)]
+    # A photo whose identical copy (another location, store/locations.py) is inside the folder is inside it too.
+    parts.append(f"p.id IN (SELECT l.photo_id FROM photo_locations l WHERE {' OR '.join(copies)})")
     sql = " OR ".join(parts)
-    return SqlPart(f"({sql})" if op == "=" else f"NOT ({sql})", params)
+    return SqlPart(f"({sql})" if op == "=" else f"NOT ({sql})", params * 2)
 
 
 def tag(name: str) -> SqlPart:

@@ -79,14 +79,16 @@ def fold_identical_copies(db: sqlite_utils.Database) -> int:
         f"SELECT content_hash FROM photos WHERE content_hash IS NOT NULL AND status IN ({marks}) "
         "GROUP BY content_hash HAVING COUNT(*) > 1 ORDER BY MIN(id)", list(LISTED))]
     mapping: dict[int, int] = {}
+    trash = _trash_by_photo(db) if hashes else {}
     folded = 0
     for digest in hashes:
         members = list(db.query(f"SELECT id, path, root_id, size, mtime, status, faces_model FROM photos "
                                 f"WHERE content_hash = ? AND status IN ({marks}) ORDER BY id", [digest, *LISTED]))
-        kept = max(members, key=lambda m: (m["faces_model"] is not None, _edits(db, m["id"]), -m["id"]))
+        kept = max(members, key=lambda m: (m["faces_model"] is not None,
+                                           _edits(db, m["id"]) + len(trash.get(m["id"], [])), -m["id"]))
         others = [m for m in members if m["id"] != kept["id"]]
         for dropped in others:
-            _fold(db, kept["id"], dropped, digest, mapping)
+            _fold(db, kept["id"], dropped, digest, mapping, trash)
             folded += 1
         _keep_primary_reachable(db, kept, others)
     if mapping:
@@ -97,13 +99,13 @@ def fold_identical_copies(db: sqlite_utils.Database) -> int:
     return folded
 
 
-def _trashed_of(db: sqlite_utils.Database, photo_id: int) -> list[tuple[int, dict[str, Any]]]:
-    """(face id, face row) of the faces of a photo removed as "not a face" (kept in face_trash for undo)."""
-    out = []
-    for face_id, text in db.execute("SELECT face_id, face FROM face_trash").fetchall():
+def _trash_by_photo(db: sqlite_utils.Database) -> dict[int, list[tuple[int, dict[str, Any]]]]:
+    """(face id, face row) of the faces removed as "not a face" (kept in face_trash for undo), by photo; read
+    once (the photo id is inside each row's JSON)."""
+    out: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    for face_id, text in db.execute("SELECT face_id, face FROM face_trash ORDER BY face_id").fetchall():
         face = json.loads(text)
-        if face.get("photo_id") == photo_id:
-            out.append((int(face_id), face))
+        out.setdefault(int(face.get("photo_id") or 0), []).append((int(face_id), face))
     return out
 
 
@@ -116,7 +118,7 @@ def _edits(db: sqlite_utils.Database, photo_id: int) -> int:
                 f"SELECT COUNT(*) FROM user_attributes WHERE origin = 'user' AND face_id IN {faces}",
                 f"SELECT COUNT(*) FROM people WHERE cover_face_id IN {faces}"):
         n += int(db.execute(sql, [photo_id]).fetchone()[0])
-    return n + len(_trashed_of(db, photo_id))
+    return n
 
 
 def _boxes(db: sqlite_utils.Database, photo_id: int) -> list[FaceBox]:
@@ -130,7 +132,7 @@ def _best(box: tuple[float, float, float, float], kept: list[FaceBox], used: set
 
 
 def _fold(db: sqlite_utils.Database, kept_id: int, dropped: dict[str, Any], digest: str,
-          mapping: dict[int, int]) -> None:
+          mapping: dict[int, int], trash: dict[int, list[tuple[int, dict[str, Any]]]]) -> None:
     """Fold the copy ``dropped`` into photo ``kept_id``: its user edits onto the matching faces, its path a location."""
     kept_faces = _boxes(db, kept_id)
     used: set[int] = set()
@@ -145,11 +147,12 @@ def _fold(db: sqlite_utils.Database, kept_id: int, dropped: dict[str, Any], dige
         elif not any(box_iou(box, r) >= MATCH_IOU for r in removed):
             db.execute("UPDATE faces SET photo_id = ? WHERE id = ?", [kept_id, face_id])  # a face only the copy has
             used.add(face_id)
-    for face_id, face in _trashed_of(db, dropped["id"]):
+    for face_id, face in trash.pop(dropped["id"], []):
         match = _best((face["x"], face["y"], face["w"], face["h"]), kept_faces, used)
         if match is None:
             face["photo_id"] = kept_id  # undo brings it back on the kept photo
             db.execute("UPDATE face_trash SET face = ? WHERE face_id = ?", [json.dumps(face), face_id])
+            trash.setdefault(kept_id, []).append((face_id, face))
             continue
         used.add(match)
         mapping[face_id] = match

@@ -75,6 +75,11 @@ def test_a_copy_in_another_folder_is_one_photo_with_two_locations(shared_faces, 
             assert obama in r.photo_ids(PhotoScope(folder=str(tmp_path / "b") + "/"))
             assert r.photo(obama).also_at == (str(copies[0]),)
             assert sorted(root["photos"] for root in r.roots()) == [2, 2]
+        # The filter language's folder term agrees: the faces of a photo with a copy in b/ are in b/.
+        all_faces = set(lib.faces_where(None))
+        assert set(lib.faces_where(f'folder="{tmp_path / "b"}"')) == all_faces
+        assert set(lib.faces_where(f'folder!="{tmp_path / "b"}"')) == set()
+        assert set(lib.faces_where(f'folder="{tmp_path / "c"}"')) == set()
 
         # Rescans change nothing; the same copy found through both folders at once is still one location.
         progress = _run(lib, [tmp_path / "a", tmp_path / "b"])
