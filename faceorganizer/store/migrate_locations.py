@@ -29,7 +29,9 @@ Folding the copies of each content hash (photos listed or analysed: status ok, m
 * The journal is rewritten with the same face mapping (a dropped face's id becomes its kept face's id in every
   recorded row), so undo and redo of earlier edits act on the faces that now carry them. In a conflict above,
   undoing the copy's old edit acts on the kept face (e.g. undoing the copy's confirmation puts back what the
-  kept face had before *that* edit): rare, and never worse than a face without a name.
+  kept face had before *that* edit): rare, and never worse than a face without a name. A journal entry about a
+  face that went with its copy (a face the user had removed as "not a face" on the kept photo) is deleted: its
+  effect stays, only its undo goes (undoing it would write rows for a face that no longer exists).
 
 This module is frozen with the migration (it runs once per library); the import's location reads and writes are
 in :mod:`faceorganizer.store.locations`.
@@ -79,6 +81,7 @@ def fold_identical_copies(db: sqlite_utils.Database) -> int:
         f"SELECT content_hash FROM photos WHERE content_hash IS NOT NULL AND status IN ({marks}) "
         "GROUP BY content_hash HAVING COUNT(*) > 1 ORDER BY MIN(id)", list(LISTED))]
     mapping: dict[int, int] = {}
+    gone: set[int] = set()  # faces of copies that went with them (removed as "not a face" on the kept photo)
     trash = _trash_by_photo(db) if hashes else {}
     folded = 0
     for digest in hashes:
@@ -88,11 +91,11 @@ def fold_identical_copies(db: sqlite_utils.Database) -> int:
                                            _edits(db, m["id"]) + len(trash.get(m["id"], [])), -m["id"]))
         others = [m for m in members if m["id"] != kept["id"]]
         for dropped in others:
-            _fold(db, kept["id"], dropped, digest, mapping, trash)
+            _fold(db, kept["id"], dropped, digest, mapping, trash, gone)
             folded += 1
         _keep_primary_reachable(db, kept, others)
-    if mapping:
-        _rewrite_journal(db, mapping)
+    if mapping or gone:
+        _rewrite_journal(db, mapping, gone)
     from faceorganizer.store.notface import reconcile
 
     reconcile(db)  # the "not a face" marks moved onto kept faces take those faces to face_trash
@@ -132,7 +135,7 @@ def _best(box: tuple[float, float, float, float], kept: list[FaceBox], used: set
 
 
 def _fold(db: sqlite_utils.Database, kept_id: int, dropped: dict[str, Any], digest: str,
-          mapping: dict[int, int], trash: dict[int, list[tuple[int, dict[str, Any]]]]) -> None:
+          mapping: dict[int, int], trash: dict[int, list[tuple[int, dict[str, Any]]]], gone: set[int]) -> None:
     """Fold the copy ``dropped`` into photo ``kept_id``: its user edits onto the matching faces, its path a location."""
     kept_faces = _boxes(db, kept_id)
     used: set[int] = set()
@@ -147,6 +150,8 @@ def _fold(db: sqlite_utils.Database, kept_id: int, dropped: dict[str, Any], dige
         elif not any(box_iou(box, r) >= MATCH_IOU for r in removed):
             db.execute("UPDATE faces SET photo_id = ? WHERE id = ?", [kept_id, face_id])  # a face only the copy has
             used.add(face_id)
+        else:
+            gone.add(face_id)
     for face_id, face in trash.pop(dropped["id"], []):
         match = _best((face["x"], face["y"], face["w"], face["h"]), kept_faces, used)
         if match is None:
@@ -204,10 +209,17 @@ def _keep_primary_reachable(db: sqlite_utils.Database, kept: dict[str, Any], oth
                [new["path"], new["root_id"], new["size"], new["mtime"], kept["id"]])
 
 
-def _rewrite_journal(db: sqlite_utils.Database, mapping: dict[int, int]) -> None:
-    """Every recorded row naming a folded face names its kept face instead (undo/redo act on the kept faces)."""
+def _rewrite_journal(db: sqlite_utils.Database, mapping: dict[int, int], gone: set[int]) -> None:
+    """Every recorded row naming a folded face names its kept face instead (undo/redo act on the kept faces).
+
+    An entry naming a face that went with its copy (``gone``) is deleted: its effect stays, only its undo goes
+    (undoing it would write rows for a face that no longer exists)."""
     for entry_id, text in db.execute("SELECT id, changes FROM journal ORDER BY id").fetchall():
         changes = json.loads(text)
+        if any(isinstance(row, dict) and (row.get("face_id") in gone or row.get("cover_face_id") in gone)
+               for change in changes for row in (change.get("key"), change.get("before"), change.get("after"))):
+            db.execute("DELETE FROM journal WHERE id = ?", [entry_id])
+            continue
         changed = False
         for change in changes:
             for part in ("key", "before", "after"):
