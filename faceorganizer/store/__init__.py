@@ -2,7 +2,8 @@
 
 Infrastructure: ``schema`` (numbered migrations), ``db`` (connections, transactions), ``journal`` (undoable
 edits, undo/redo). Typed reads and writes by table family: ``photos`` (roots, photo rows, the scan's work
-tables), ``faces`` (face rows, chips, embeddings), ``people`` (people, assignments, rejections),
+tables), ``locations`` (the other paths of a photo whose identical copies sit in several folders; migration 6 in
+``migrate_locations``), ``faces`` (face rows, chips, embeddings), ``people`` (people, assignments, rejections),
 ``attributes`` (taught attributes, attribute columns), ``queries`` (face and person listings), ``reads`` (the
 front ends' reader: every count and page), ``filters`` (the filter language's SQL), ``grouping``, ``search``,
 ``notface``, ``privacy``, ``sidecars``, ``exports``. Callers never build SQL; they call these functions.
