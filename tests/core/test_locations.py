@@ -269,3 +269,25 @@ def test_migration_drops_only_the_undo_of_a_face_that_went_with_its_copy(tmp_pat
                 break
         assert _count(lib, "assignments WHERE origin = 'confirmed'") == 0
         assert lib.db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_an_offline_drive_leaves_the_photo_at_its_copy_and_gets_it_back_as_a_location(shared_faces, tmp_path):
+    usb = _photos(shared_faces, tmp_path / "usb")
+    with Library.open(tmp_path / "lib") as lib:
+        _run(lib, [tmp_path / "usb"])
+        (tmp_path / "home").mkdir()
+        copy = Path(shutil.copy(usb[0], tmp_path / "home" / usb[0].name))
+        _run(lib, [tmp_path / "home"])
+        obama = _photo_at(lib, usb[0])
+        faces = lib.stats().faces
+        shutil.move(str(tmp_path / "usb"), str(tmp_path / "unplugged"))  # the drive goes away
+        _run(lib, [tmp_path / "usb", tmp_path / "home"])
+        # The photo stays shown, at the copy that can be reached; the other photo is offline.
+        assert lib.photo_paths([obama]) == {obama: str(copy)} and lib.photo_locations([obama]) == {}
+        assert lib.stats().photos == 1 and lib.stats().faces == faces
+        shutil.move(str(tmp_path / "unplugged"), str(tmp_path / "usb"))  # plugged back in
+        progress = _run(lib, [tmp_path / "usb", tmp_path / "home"])
+        assert progress.photos_added == 0 and progress.copies_found == 1 and progress.faces_found == 0
+        assert lib.photo_locations([obama]) == {obama: [str(usb[0])]}
+        assert lib.stats().photos == 2 and lib.stats().faces == faces
+        _counts_agree(lib)
