@@ -40,11 +40,13 @@ in :mod:`faceorganizer.store.locations`.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import sqlite_utils
 
 from faceorganizer.geometry import box_iou
+from faceorganizer.paths import path_to_text, text_to_path
 
 #: Boxes of the same face in two copies of one picture overlap this much (same content: same detections).
 MATCH_IOU = 0.5
@@ -90,8 +92,18 @@ def fold_identical_copies(db: sqlite_utils.Database) -> int:
         kept = max(members, key=lambda m: (m["faces_model"] is not None,
                                            _edits(db, m["id"]) + len(trash.get(m["id"], [])), -m["id"]))
         others = [m for m in members if m["id"] != kept["id"]]
+        reached = {_real(kept["path"])}
         for dropped in others:
-            _fold(db, kept["id"], dropped, digest, mapping, trash, gone)
+            # The same file reached through a symlinked folder (issue 15 item 25: what older imports duplicated)
+            # is no second location: its photo row folds away without one.
+            real = _real(dropped["path"])
+            _fold(db, kept["id"], dropped, digest, mapping, trash, gone, location=real not in reached)
+            if real in reached and dropped["path"] == path_to_text(real) != kept["path"]:
+                # The kept row was stored at the symlinked path: it takes the real one the import scans now.
+                db.execute("UPDATE photos SET path = ?, root_id = ? WHERE id = ?",
+                           [dropped["path"], dropped["root_id"], kept["id"]])
+                kept = {**kept, "path": dropped["path"], "root_id": dropped["root_id"]}
+            reached.add(real)
             folded += 1
         _keep_primary_reachable(db, kept, others)
     if mapping or gone:
@@ -100,6 +112,11 @@ def fold_identical_copies(db: sqlite_utils.Database) -> int:
 
     reconcile(db)  # the "not a face" marks moved onto kept faces take those faces to face_trash
     return folded
+
+
+def _real(stored: str) -> str:
+    """The real path of a stored path text (symlinks resolved; a path that no longer exists only normalised)."""
+    return os.path.realpath(text_to_path(stored))
 
 
 def _trash_by_photo(db: sqlite_utils.Database) -> dict[int, list[tuple[int, dict[str, Any]]]]:
@@ -135,7 +152,8 @@ def _best(box: tuple[float, float, float, float], kept: list[FaceBox], used: set
 
 
 def _fold(db: sqlite_utils.Database, kept_id: int, dropped: dict[str, Any], digest: str,
-          mapping: dict[int, int], trash: dict[int, list[tuple[int, dict[str, Any]]]], gone: set[int]) -> None:
+          mapping: dict[int, int], trash: dict[int, list[tuple[int, dict[str, Any]]]], gone: set[int], *,
+          location: bool = True) -> None:
     """Fold the copy ``dropped`` into photo ``kept_id``: its user edits onto the matching faces, its path a location."""
     kept_faces = _boxes(db, kept_id)
     used: set[int] = set()
@@ -168,8 +186,9 @@ def _fold(db: sqlite_utils.Database, kept_id: int, dropped: dict[str, Any], dige
         else:
             db.execute("UPDATE not_faces SET face_id = ? WHERE face_id = ?", [match, face_id])
     db.execute("DELETE FROM photos WHERE id = ?", [dropped["id"]])  # its matched faces and their links cascade
-    db.execute("INSERT INTO photo_locations (photo_id, path, root_id, size, mtime) VALUES (?, ?, ?, ?, ?)",
-               [kept_id, dropped["path"], dropped["root_id"], dropped["size"], dropped["mtime"]])
+    if location:
+        db.execute("INSERT INTO photo_locations (photo_id, path, root_id, size, mtime) VALUES (?, ?, ?, ?, ?)",
+                   [kept_id, dropped["path"], dropped["root_id"], dropped["size"], dropped["mtime"]])
 
 
 def _move_edits(db: sqlite_utils.Database, src: int, dst: int) -> None:

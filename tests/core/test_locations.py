@@ -291,3 +291,26 @@ def test_an_offline_drive_leaves_the_photo_at_its_copy_and_gets_it_back_as_a_loc
         assert lib.photo_locations([obama]) == {obama: [str(usb[0])]}
         assert lib.stats().photos == 2 and lib.stats().faces == faces
         _counts_agree(lib)
+
+
+def test_migration_folds_the_duplicates_of_a_symlinked_folder_without_a_location(tmp_path):
+    """``old_symlinked.db`` (fixtures/make_old_symlinked.py): real/ imported, then again through the symlink link/,
+    by the import before it resolved real paths; the name was given on the duplicate. One photo per file, at its
+    real path, no "also at" the symlinked path, the name kept."""
+    import os
+
+    base = Path("/tmp/fo-old-symlinked")  # the paths stored in the fixture; the migration resolves the symlink
+    (base / "real").mkdir(parents=True, exist_ok=True)
+    if not os.path.islink(base / "link"):
+        os.symlink(base / "real", base / "link")
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent / "fixtures" / "old_symlinked.db", folder / "library.db")
+    with Library.open(folder) as lib:
+        assert _count(lib, "photos") == 2 and _count(lib, "photo_locations") == 0
+        paths = sorted(lib.photo_paths(lib.photos_with([lib.find_person("Barack")[0]])).values())
+        assert paths == [str(base / "real" / "obama.jpg")]
+        assert sorted(r[0] for r in lib.db.execute("SELECT path FROM photos")) == \
+            [str(base / "real" / "fr_two_people.jpg"), str(base / "real" / "obama.jpg")]
+        assert lib.stats().faces == 3
+        _counts_agree(lib)
