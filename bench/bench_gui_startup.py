@@ -6,7 +6,8 @@ loaded before the window (the old start-up) and behind it (now), on a real libra
 Each run is a fresh process (``QT_QPA_PLATFORM=offscreen`` unless a display is set) that does what
 ``faceorganizer`` does at start (``gui.main``: settings, library, QApplication, MainWindow, show) and reports
 when the first paint is done; the table gives the median over ``--runs``, when the libraries and the face
-detector finished loading, and the longest GUI-thread stall (a 10 ms timer's longest gap) meanwhile.
+models (detector, age/gender, expression, embedder) finished loading, and the longest GUI-thread stall (a 10 ms
+timer's longest gap, max over the runs) meanwhile.
 """
 
 from __future__ import annotations

@@ -114,11 +114,16 @@ def main() -> int:
             "docks_on_screen": all(_inside(d["rect"], screen_rect) for d in docks.values() if d["visible"]),
             "status_bar_on_screen": status["visible"] and _inside(status["rect"], screen_rect),
             "central_usable": window.centralWidget().width() >= 200 and window.centralWidget().height() >= 150,
+            # The filter panel scrolls only vertically: wider than its viewport, its right edge is cut off.
+            "filter_panel_unclipped": (not window.filter_dock.isVisible()
+                                       or window.filters.width() <= window.filters.parentWidget().width()),
         }
         report["pages"][name] = {"window": win, "docks": docks, "status_bar": status, "checks": checks}
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
             window.grab().save(str(Path(args.out) / f"{args.tag}-{name}.png"))
+            if name == "filter":  # the whole panel, also what lies below the dock's fold
+                window.filters.grab().save(str(Path(args.out) / f"{args.tag}-filter-panel.png"))
     window.filters.clear()
     _settle(app, window, 0.2)
     window.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout,
-                               QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSizePolicy,
+                               QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSizePolicy,
                                QSpinBox, QVBoxLayout, QWidget)
 
 from faceorganizer.errors import FilterSyntaxError
@@ -163,10 +163,14 @@ class FilterPanel(QWidget):
             d.setCalendarPopup(True)
             d.setDisplayFormat("yyyy-MM-dd")
             d.dateChanged.connect(lambda _d: self._controls_changed())
-        dates = QHBoxLayout()
-        dates.addWidget(self.date_from)
-        dates.addWidget(QLabel("to", self))
-        dates.addWidget(self.date_to)
+        # One date a line: side by side (≈ 360 px at 150 %) they set the panel's minimum width, wider than the
+        # dock on a 1366×768 screen at 150 %, which cut off the panel's right edge (the age range's "100 y").
+        dates = QGridLayout()
+        dates.addWidget(QLabel("from", self), 0, 0)
+        dates.addWidget(self.date_from, 0, 1)
+        dates.addWidget(QLabel("to", self), 1, 0)
+        dates.addWidget(self.date_to, 1, 1)
+        dates.setColumnStretch(1, 1)
         form.addRow(self.date_on, dates)
         self.folder = self._combo(["Any"], "Only photos inside this folder")
         form.addRow("Folder", self.folder)
