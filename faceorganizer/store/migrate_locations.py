@@ -12,6 +12,8 @@ Folding the copies of each content hash (photos listed or analysed: status ok, m
   paths become its other locations. When the kept row's own file is missing or offline and a copy's is ``ok``,
   that copy's path becomes the primary one (the kept row's old path stays as another location: the next scan
   of its folder drops it if the file is gone).
+* A "copy" that is the same file reached through a symlinked folder (what imports before real paths were
+  resolved duplicated) becomes no location: its row folds away, and the photo keeps the real path.
 * Each face of a dropped copy is matched to the kept photo's face with the highest box IoU (≥ 0.5; each kept
   face matched once). Its user edits move over where the kept face has none of that kind: a confirmed name
   (or, without one, an automatic assignment), rejections, attributes the user taught, covers.
