@@ -59,7 +59,9 @@ def import_(args: argparse.Namespace) -> int:
     def text() -> str:
         lines = [f"Imported in {data['seconds']:.1f}s: {data['photos_added']} new photos, "
                  f"{data['photos_updated']} updated, {data['photos_skipped']} skipped, "
-                 f"{data['faces_added']} faces"]
+                 f"{data['faces_added']} faces"
+                 + (f", {data['copies_found']} copies of photos already in the library"
+                    if data["copies_found"] else "")]
         lines += [f"  skipped {s['path']}: {s['reason']}" for s in data["skipped"]]
         return "\n".join(lines)
 

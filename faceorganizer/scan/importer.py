@@ -89,6 +89,7 @@ class ImportProgress:
         """The stable ``import --json`` shape."""
         return {"photos_added": self.photos_added, "photos_updated": self.photos_updated,
                 "photos_skipped": self.photos_skipped, "faces_added": self.faces_found,
+                "copies_found": self.copies_found,
                 "seconds": round(self.elapsed, 3), "skipped": self.skipped}
 
 

@@ -179,9 +179,11 @@ def test_cli_photos_lists_the_other_locations(shared_faces, tmp_path):
     a = _photos(shared_faces, tmp_path / "a")
     with Library.open(tmp_path / "lib") as lib:
         _run(lib, [tmp_path / "a"])
-        (tmp_path / "b").mkdir()
-        copy = Path(shutil.copy(a[0], tmp_path / "b" / a[0].name))
-        _run(lib, [tmp_path / "b"])
+    (tmp_path / "b").mkdir()
+    copy = Path(shutil.copy(a[0], tmp_path / "b" / a[0].name))
+    result = json.loads(run_cli("import", str(tmp_path / "b"), "--json", "--library", str(tmp_path / "lib")).stdout)
+    assert (result["photos_added"], result["faces_added"], result["copies_found"]) == (0, 0, 1)
+    with Library.open(tmp_path / "lib") as lib:
         obama = _photo_at(lib, a[0])
         face = lib.db.execute("SELECT id FROM faces WHERE photo_id = ?", [obama]).fetchone()[0]
         person = lib.move([face], None, new_name="Barack")

@@ -89,6 +89,8 @@ class ImportController(QObject):
                    f"{progress.photos_added:,} new, {progress.photos_updated:,} updated, "
                    f"{progress.photos_skipped:,} skipped, {progress.faces_found:,} faces "
                    f"in {format_eta(progress.elapsed)}")
+            if getattr(progress, "copies_found", 0):  # identical copies: another location of a photo, not a photo
+                msg += f"; {progress.copies_found:,} copies of photos already in the library"
             self.session.nav.status.emit(msg)
         self.finished.emit(progress)
 
