@@ -54,6 +54,13 @@ def preload_runtimes() -> float:
     return preload()
 
 
+def torch_gpu_build() -> bool:
+    """Whether the installed PyTorch may use a GPU (read from its files, without importing it)."""
+    from faceorganizer.models.runtime import torch_gpu_build as gpu_build
+
+    return bool(gpu_build())
+
+
 def register_photo_formats() -> None:
     """Let Pillow open every photo format the import reads (HEIC/HEIF), for thumbnails."""
     from faceorganizer.pipeline import decode  # noqa: F401 - registers the HEIF opener on import

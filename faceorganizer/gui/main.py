@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from faceorganizer import __version__
 from faceorganizer.errors import FaceOrganizerError
-from faceorganizer.library import Library, preload_runtimes
+from faceorganizer.library import Library, preload_runtimes, torch_gpu_build
 from faceorganizer.log import setup_logging
 from faceorganizer.settings import load_settings, save_settings, updated
 from faceorganizer.gui.workers import RUNTIMES_READY
@@ -46,8 +46,8 @@ def _shared_libraries(package: str) -> list[str]:
     return sorted(f for f in found if "test" not in os.path.basename(f))
 
 
-def _open_libraries() -> None:
-    """Open the native libraries behind the window *without the GIL*: a ctypes call into libc's ``dlopen``
+def _open_libraries(packages: tuple[str, ...] = _PRELOAD_PACKAGES) -> None:
+    """Open the native libraries of ``packages`` behind the window *without the GIL*: a ctypes call into libc's ``dlopen``
     releases it, while Python's own import holds it through the libraries' static initialisers (libtorch_cpu
     alone froze the window for ~600 ms). The imports then find them loaded. Same flags as Python's imports, so
     nothing is made global that would not be."""
@@ -60,7 +60,7 @@ def _open_libraries() -> None:
     libc.dlopen.restype = ctypes.c_void_p
     libc.dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
     flags = _sys.getdlopenflags()
-    for package in _PRELOAD_PACKAGES:
+    for package in packages:
         for path in _shared_libraries(package):
             libc.dlopen(path.encode(), flags)  # NULL (a library that cannot open alone) is fine: import opens it
 
@@ -82,11 +82,30 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _preload() -> None:
+def _torch_first() -> bool:
+    """Whether torch's libraries open before the others: with a GPU build the preload imports torch (to ask for
+    CUDA). A CPU-only build is not imported to load the models (they run in onnxruntime): only to train face
+    codes in a large library (``search/codes.py``), so its libraries (~110 MB, ~0.3 s) open after the models
+    (:func:`_open_later`), still ahead of that import, which without them held the GIL ~230 ms."""
+    return torch_gpu_build()
+
+
+def _open_quietly(packages: tuple[str, ...]) -> None:
     try:
-        _open_libraries()
+        _open_libraries(packages)
     except Exception:  # noqa: BLE001 - only an optimisation
         log.exception("opening native libraries ahead failed")
+
+
+def _open_later() -> None:
+    """Open what :func:`_preload` left for after the models (torch's libraries on a CPU-only build)."""
+    if not _torch_first():
+        _open_quietly(("torch",))
+
+
+def _preload() -> None:
+    first = _torch_first()
+    _open_quietly(tuple(p for p in _PRELOAD_PACKAGES if first or p != "torch"))
     try:
         log.info("native libraries loaded in %.2f s", preload_runtimes())
     except Exception:  # noqa: BLE001 - a failed preload only moves the cost to the first import
@@ -127,6 +146,7 @@ def preload_in_background(library: Library | None = None) -> threading.Thread:
             _preload()
             if library is not None:
                 _warm_models(library)
+            _open_later()
 
     thread = threading.Thread(target=work, name="preload-runtimes", daemon=True)
     thread.start()
@@ -152,6 +172,7 @@ def make_app(argv: list[str] | None = None, *, preload: bool = True) -> QApplica
         # enough to freeze the window (measured: 186 ms stalls; see bench/bench_gui_stall.py).
         with _collector_paused():
             _preload()
+            _open_later()
     return app
 
 

@@ -61,7 +61,9 @@ class Pages(QObject):
         self.filter = FilterResult()
         self._stale: set[str] = set()
         self._loaded: set[str] = set()
-        self._version = -1
+        # The library as the pages are first read: the first poll must not re-read everything (with -1 it did,
+        # 1 s after start, on the GUI thread, while the models loaded behind the window: a 50-180 ms stall).
+        self._version = session.reader.data_version()
         self.person.back_requested.connect(lambda: self.show("people"))
         self.viewer.closed.connect(self.back)
         self.viewer.face_clicked.connect(self._face_clicked)

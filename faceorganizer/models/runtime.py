@@ -64,7 +64,7 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _torch_gpu_build() -> bool | None:
+def torch_gpu_build() -> bool | None:
     """Whether the installed PyTorch was built for a GPU (CUDA or ROCm), read from ``torch/version.py`` without
     importing torch; None when torch is absent, False for a CPU-only build, True when unsure."""
     spec = importlib.util.find_spec("torch")
@@ -84,7 +84,7 @@ def _torch_gpu_build() -> bool | None:
 def torch_cuda_available() -> bool:
     """True when an installed PyTorch build can use a CUDA GPU (imports torch, once, unless it is a CPU-only
     build: importing torch costs ~2 s of CPU and holds the GIL long enough to freeze a window for ~150 ms)."""
-    if not _torch_gpu_build():
+    if not torch_gpu_build():
         return False
     import torch
 

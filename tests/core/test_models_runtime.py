@@ -30,11 +30,11 @@ print(json.dumps({"faces": len(found), "expression": analyzer.expression.backend
 def test_torch_gpu_build_is_read_without_importing_torch():
     torch = pytest.importorskip("torch")
     gpu = torch.version.cuda is not None or getattr(torch.version, "hip", None) is not None
-    assert runtime._torch_gpu_build() == gpu  # this machine's build, read from torch/version.py
+    assert runtime.torch_gpu_build() == gpu  # this machine's build, read from torch/version.py
 
 
 def test_cpu_models_load_and_run_without_torch_or_onnx(shared_faces):
-    if runtime._torch_gpu_build():
+    if runtime.torch_gpu_build():
         pytest.skip("a GPU build of PyTorch is imported to ask for CUDA")
     photo = shared_faces / "identities" / "obama" / "obama.jpg"
     proc = subprocess.run([sys.executable, "-c", LOAD_ALL, str(photo)], capture_output=True, text=True,
