@@ -98,6 +98,11 @@ class IdListModel(QAbstractListModel):
         self._ids: list[int] = []
         self._row_of: dict[int, int] = {}
         self._more = False
+        self._paging = False  # a page of ids is being read off the GUI thread
+        self._epoch = 0  # bumped whenever the ids are set: a page read for older ids is dropped
+        #: Runs ``fn(cancel)`` off the GUI thread and calls ``done(result)`` on it; with one (and
+        #: :meth:`ids_reader`), ``fetchMore`` reads the next page there (pages pass the session's runner).
+        self.page_runner: Callable[[str, Callable[[Any], Any], Callable[[Any], None]], Any] | None = None
         self._cards: dict[int, Any] = {}
         self._key_ids: dict[str, int] = {}
         self.placeholder_color = QGuiApplication.palette().color(QPalette.ColorRole.Mid)
@@ -109,6 +114,11 @@ class IdListModel(QAbstractListModel):
 
     def fetch_cards(self, ids: list[int]) -> dict[int, Any]:
         raise NotImplementedError
+
+    def ids_reader(self) -> Callable[[LibraryReader, int, int], list[int]] | None:
+        """``read(reader, offset, limit)`` giving what :meth:`fetch_ids` gives, through another connection, to
+        page ids in off the GUI thread; None (the default): ids are read in memory or here."""
+        return None
 
     def thumb_key(self, card: Any) -> str | None:
         return None
@@ -150,6 +160,8 @@ class IdListModel(QAbstractListModel):
     def set_ids(self, ids: list[int], *, more: bool = False) -> None:
         old = self._ids
         self._more = more
+        self._epoch += 1
+        self._paging = False
         if ids == old:
             if old:
                 self.dataChanged.emit(self.index(0), self.index(len(old) - 1))
@@ -172,9 +184,32 @@ class IdListModel(QAbstractListModel):
         return not parent.isValid() and self._more
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or not self._more:
+        if parent.isValid() or not self._more or self._paging:
             return
-        new = self.fetch_ids(len(self._ids), self.PAGE + 1)
+        read = self.ids_reader()
+        if read is None or self.page_runner is None:
+            self._add_page(self.fetch_ids(len(self._ids), self.PAGE + 1))
+            return
+        # Off the GUI thread: a page of a large sorted scope (100k unsorted faces, newest first) is a full sort
+        # in SQLite, ~100 ms, which froze the grid while flicking through it (bench/bench_gui_scroll.py).
+        offset, limit, epoch, path = len(self._ids), self.PAGE + 1, self._epoch, self.reader.path
+
+        def work(_cancel: Any) -> list[int]:
+            reader = LibraryReader(path, readonly=True)  # a connection of the worker's own
+            try:
+                return read(reader, offset, limit)
+            finally:
+                reader.close()
+
+        def done(new: list[int]) -> None:
+            if epoch == self._epoch:  # else the ids changed meanwhile (refresh, new scope): page again
+                self._paging = False
+                self._add_page(new)
+
+        self._paging = True
+        self.page_runner("Reading more", work, done)
+
+    def _add_page(self, new: list[int]) -> None:
         self._more = len(new) > self.PAGE
         new = [i for i in new[:self.PAGE] if i not in self._row_of]
         if new:
@@ -411,6 +446,10 @@ class FacesModel(IdListModel):
     def fetch_ids(self, offset: int, limit: int) -> list[int]:
         return self.reader.face_ids(self.scope, limit=limit, offset=offset)
 
+    def ids_reader(self) -> Callable[[LibraryReader, int, int], list[int]] | None:
+        scope = self.scope
+        return lambda reader, offset, limit: reader.face_ids(scope, limit=limit, offset=offset)
+
     def fetch_cards(self, ids: list[int]) -> dict[int, FaceCard]:
         return self.reader.face_cards(ids)
 
@@ -476,6 +515,10 @@ class PhotosModel(IdListModel):
 
     def fetch_ids(self, offset: int, limit: int) -> list[int]:
         return self.reader.photo_ids(self.scope, limit=limit, offset=offset)
+
+    def ids_reader(self) -> Callable[[LibraryReader, int, int], list[int]] | None:
+        scope = self.scope
+        return lambda reader, offset, limit: reader.photo_ids(scope, limit=limit, offset=offset)
 
     def fetch_cards(self, ids: list[int]) -> dict[int, PhotoCard]:
         return self.reader.photo_cards(ids)

@@ -245,3 +245,29 @@ def test_person_summary_tab(qtbot, window, sample):  # noqa: ANN001
     qtbot.waitUntil(lambda: page.summary.summary is not None, timeout=20_000)
     assert page.summary.summary.face_count == len(sample.person_faces(window.library, sample.people["angelina_jolie"]))
     wait_idle(qtbot, window)
+
+
+def test_face_grid_pages_in_off_the_gui_thread(qtbot, window):  # noqa: ANN001
+    from faceorganizer.library import FaceScope
+
+    grid = window.pages.unsorted
+    model = grid.model
+    model.PAGE = 3  # small pages over the sample library (the app reads 3000 ids at a time)
+    scope = FaceScope("all", order="newest")
+    everything = window.session.reader.face_ids(scope)
+    assert len(everything) > 6
+    model.set_scope(scope)
+    assert model.ids == everything[:3] and model.canFetchMore()
+    model.fetchMore()
+    assert model.rowCount() == 3  # the next page is read by a worker: nothing on the GUI thread yet
+    qtbot.waitUntil(lambda: model.rowCount() == 6, timeout=10_000)
+    assert model.ids == everything[:6]
+    model.fetchMore()
+    model.fetchMore()  # asked again while reading: one read in flight, not two
+    model.set_scope(scope)  # the ids change meanwhile: the page read for the old ones is dropped
+    wait_idle(qtbot, window)
+    assert model.ids == everything[:3] and model.canFetchMore()
+    model.fetchMore()
+    qtbot.waitUntil(lambda: model.rowCount() == 6, timeout=10_000)
+    assert model.ids == everything[:6]
+    wait_idle(qtbot, window)

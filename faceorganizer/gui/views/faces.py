@@ -73,6 +73,7 @@ class FaceGrid(QWidget):
         self.person_id = person_id
         self.model = FacesModel(session.reader, session.thumbs, thumb_size=thumb_size, parent=self)
         self.model.show_person = person_id is None
+        self.model.page_runner = lambda name, fn, done: session.start(name, fn, on_done=done, context=name)
         self.view = GridView(thumb_size, self)
         self.view.setModel(self.model)
         self.view.setDragEnabled(True)

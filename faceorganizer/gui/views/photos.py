@@ -24,6 +24,7 @@ class PhotoGrid(QWidget):
         super().__init__(parent)
         self.session = session
         self.model = PhotosModel(session.reader, session.thumbs, thumb_size=160, parent=self)
+        self.model.page_runner = lambda name, fn, done: session.start(name, fn, on_done=done, context=name)
         self.view = GridView(160, self)
         self.view.setModel(self.model)
         self.view.opened.connect(lambda pid: session.nav.open_photo.emit(pid, 0))
