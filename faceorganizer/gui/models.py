@@ -99,6 +99,8 @@ class IdListModel(QAbstractListModel):
         self._row_of: dict[int, int] = {}
         self._more = False
         self._paging = False  # a page of ids is being read off the GUI thread
+        self._refreshing = False  # the loaded ids are being re-read off the GUI thread (see refresh)
+        self._refresh_again = False
         self._epoch = 0  # bumped whenever the ids are set: a page read for older ids is dropped
         #: Runs ``fn(cancel)`` off the GUI thread and calls ``done(result)`` on it; with one (and
         #: :meth:`ids_reader`), ``fetchMore`` reads the next page there (pages pass the session's runner).
@@ -150,18 +152,51 @@ class IdListModel(QAbstractListModel):
         return self._row_of.get(item_id)
 
     def refresh(self) -> None:
-        """Re-read the ids (as many as were loaded) and forget cached cards; unchanged rows stay put."""
+        """Re-read the ids (as many as were loaded) and forget cached cards; unchanged rows stay put.
+
+        Past the first page (and with :attr:`page_runner`) the ids are re-read off the GUI thread and arrive a
+        moment later: re-reading 51,000 of 100,000 faces newest first took ~160 ms, once a second during an
+        import. Within the first page (every test library, any small scope) it is done here, at once.
+        """
         want = max(len(self._ids), self.PAGE)
-        ids = self.fetch_ids(0, want + 1)
-        more = len(ids) > want
+        read = self.ids_reader()
+        if len(self._ids) <= self.PAGE or read is None or self.page_runner is None:
+            self._apply_refresh(self.fetch_ids(0, want + 1), want)
+            return
+        if self._refreshing:
+            self._refresh_again = True  # the library changed again: read once more when this read is in
+            return
+        epoch, path = self._epoch, self.reader.path
+        self._refreshing, self._refresh_again = True, False
+        self._paging = True  # no page is added meanwhile (the re-read covers it)
+
+        def work(_cancel: Any) -> list[int]:
+            reader = LibraryReader(path, readonly=True)
+            try:
+                return read(reader, 0, want + 1)
+            finally:
+                reader.close()
+
+        def done(ids: list[int]) -> None:
+            again = self._refresh_again and epoch == self._epoch
+            self._refreshing = self._refresh_again = False
+            if epoch == self._epoch:  # else the ids were set meanwhile (a new scope): those stand
+                self._apply_refresh(ids, want)
+            if again:
+                self.refresh()
+
+        self.page_runner("Re-reading", work, done)
+
+    def _apply_refresh(self, ids: list[int], want: int) -> None:
         self._cards.clear()
-        self.set_ids(ids[:want], more=more)
+        self.set_ids(ids[:want], more=len(ids) > want)
 
     def set_ids(self, ids: list[int], *, more: bool = False) -> None:
         old = self._ids
         self._more = more
         self._epoch += 1
-        self._paging = False
+        self._paging = False  # a page or re-read in flight for the old ids is dropped when it arrives
+        self._refreshing = self._refresh_again = False
         if ids == old:
             if old:
                 self.dataChanged.emit(self.index(0), self.index(len(old) - 1))

@@ -270,4 +270,9 @@ def test_face_grid_pages_in_off_the_gui_thread(qtbot, window):  # noqa: ANN001
     model.fetchMore()
     qtbot.waitUntil(lambda: model.rowCount() == 6, timeout=10_000)
     assert model.ids == everything[:6]
+    # Past the first page a refresh (the library changed) re-reads the loaded ids in a worker too.
+    model.refresh()
+    model.refresh()  # changed again while reading: read once more afterwards
+    assert window.session.jobs and model.rowCount() == 6
     wait_idle(qtbot, window)
+    assert model.ids == everything[:6] and model.canFetchMore()
