@@ -47,10 +47,10 @@ def _shared_libraries(package: str) -> list[str]:
 
 
 def _open_libraries(packages: tuple[str, ...] = _PRELOAD_PACKAGES) -> None:
-    """Open the native libraries of ``packages`` behind the window *without the GIL*: a ctypes call into libc's ``dlopen``
-    releases it, while Python's own import holds it through the libraries' static initialisers (libtorch_cpu
-    alone froze the window for ~600 ms). The imports then find them loaded. Same flags as Python's imports, so
-    nothing is made global that would not be."""
+    """Open the native libraries of ``packages`` behind the window *without the GIL*: a ctypes call into libc's
+    ``dlopen`` releases it, while Python's own import holds it through the libraries' static initialisers
+    (libtorch_cpu alone froze the window for ~600 ms). The imports then find them loaded. Same flags as
+    Python's imports, so nothing is made global that would not be."""
     import ctypes
     import sys as _sys
 
