@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,13 @@ def test_offline_install_from_folder_verifies_and_converts(package_dir, tmp_path
     statuses = install.install_models(package_dir)
     assert all(s.installed and s.checksum_ok for s in statuses), statuses
     assert {s.key for s in statuses} >= {"mtcnn_pnet", "dlib_resnet", "age", "gender", "expression",
-                                          "dlib_resnet_onnx"}
+                                          "dlib_resnet_onnx", "mtcnn_pnet_onnx", "mtcnn_rnet_onnx",
+                                          "mtcnn_onet_onnx", "expression_onnx"}
+    # Each derived file is recorded with its checksum (what `doctor` compares) and its converter's version.
+    manifest = json.loads((tmp_path / "models" / install.MANIFEST).read_text())
+    for status in statuses:
+        if status.package == "converted at install":
+            assert manifest[status.filename] == status.sha256 and manifest[f"{status.filename}#converter"]
     install.ensure_models()  # intact: no error
 
 
