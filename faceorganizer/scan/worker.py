@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +32,13 @@ class WorkerResult:
 def init_worker(settings_dict: dict[str, Any], threads: int = 1) -> None:
     """Process-pool initializer: limit threads (the pool is the parallelism) and load the models once."""
     global _analyzer
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    import torch
-
-    torch.set_num_threads(threads)
+    # The thread limit reaches PyTorch through the environment, read when (and only if) a model needs torch:
+    # on the onnxruntime backend a worker never imports it (~2 s of CPU per worker at start).
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["MKL_NUM_THREADS"] = str(threads)
+    torch = sys.modules.get("torch")  # already imported (a forked worker): limit it now
+    if torch is not None:
+        torch.set_num_threads(threads)
     from faceorganizer.pipeline.analyzer import FaceAnalyzer
     from faceorganizer.settings import Settings
 
