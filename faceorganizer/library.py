@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from faceorganizer.attributes.taught import TaughtAttribute
     from faceorganizer.people.grouping import Explanation, GroupingResult
     from faceorganizer.pipeline.analyzer import AnalyzedFace, FaceAnalyzer
+    from faceorganizer.scan.engine import AnalysisEngine
     from faceorganizer.scan.importer import ImportJob
     from faceorganizer.search.service import SearchHit, SearchService
 
@@ -101,7 +102,7 @@ def install_models(from_dir: Path | None = None, *, force: bool = False,
     return install(from_dir, force=force, progress=progress)
 
 
-def analysis_engine(name: str | None, *, address: str | None = None) -> Any:
+def analysis_engine(name: str | None, *, address: str | None = None) -> AnalysisEngine | None:
     """The import's analysis engine: ``"ray"`` (a Ray cluster at ``address``; raises a one-line error naming
     the install command when Ray is missing), ``"batched"`` (batched detection on this machine's accelerator)
     or ``None`` (local worker processes). Pass it to :meth:`Library.import_job`."""
@@ -331,7 +332,7 @@ class Library:
 
     # ----------------------------------------------------------------- jobs
     def import_job(self, roots: list[str], *, cancel: threading.Event | None = None,
-                   workers: int | None = None, engine: Any = None) -> ImportJob:
+                   workers: int | None = None, engine: AnalysisEngine | None = None) -> ImportJob:
         """A job importing ``roots`` (folders or photos); iterate ``job.run()`` for progress ticks.
 
         The job writes through its own connection, so the GUI can keep reading while it runs; after the last

@@ -40,6 +40,7 @@ import sqlite_utils
 from faceorganizer.geometry import box_iou
 from faceorganizer.paths import display_path, path_to_text, text_to_path
 from faceorganizer.scan.discover import FileEntry, root_is_reachable, walk_many
+from faceorganizer.scan.engine import AnalysisEngine, AnalysisPool
 from faceorganizer.scan.hashing import content_hash
 from faceorganizer.scan.worker import WorkerResult, analyze_photo, init_worker, set_analyzer
 from faceorganizer.settings import Settings
@@ -106,7 +107,8 @@ class ImportJob:
 
     def __init__(self, roots: Sequence[str | os.PathLike[str]], *, writer: Callable[[], sqlite_utils.Database],
                  analyzer: Callable[[], FaceAnalyzer], settings: Settings, after: Sequence[AfterStep] = (),
-                 cancel: threading.Event | None = None, workers: int | None = None, engine: Any = None) -> None:
+                 cancel: threading.Event | None = None, workers: int | None = None,
+                 engine: AnalysisEngine | None = None) -> None:
         # Real paths: a folder reached through a symlink is the same folder, its files the same photos.
         self.roots = [os.path.realpath(os.fspath(r)) for r in roots]
         self.engine = engine  # None: local processes; else ray_engine.RayEngine or batched_engine.BatchedEngine
@@ -263,7 +265,7 @@ class ImportJob:
     def _process_todo(self, db: sqlite_utils.Database, tables: ScanTables, root_ids: dict[str, int]
                       ) -> Iterator[ImportProgress]:
         inline = self.engine is None and (self.progress.photos_total <= INLINE_LIMIT or self.workers <= 1)
-        pool: ProcessPoolExecutor | None = None
+        pool: AnalysisPool | None = None
         analyzer: FaceAnalyzer | None = None
         if self.recognition:
             analyzer = self.get_analyzer()
