@@ -144,20 +144,28 @@ def period(op: str, low: str, high: str) -> SqlPart:
 
 
 def folder(path: str, op: str) -> SqlPart:
-    """Photos inside ``path`` (sub-folders included), or not (``!=``)."""
-    path = os.path.expanduser(path.strip())
+    """Photos inside ``path`` (sub-folders included), or not (``!=``).
+
+    The import stores real paths (a folder reached through a symlink is the same photos), so a folder given
+    through a symlink matches by its real path too.
+    """
+    given = os.path.expanduser(path.strip())
+    candidates = [given]
+    if os.path.isabs(given) and os.path.realpath(given) != given:
+        candidates.append(os.path.realpath(given))
     seps = {"/", os.sep}
-    while len(path) > 1 and path[-1] in seps:
-        path = path[:-1]
-    if path in seps:
-        path = ""
     # A range of strings: every path that starts with "folder/" sorts in [folder + "/",
     # folder + chr(ord("/") + 1)). No LIKE, so '%' and '_' in folder names need no escaping.
     parts, copies, params = [], [], []
-    for sep in sorted(seps):
-        parts.append("(+p.path >= ? AND +p.path < ?)")
-        copies.append("(l.path >= ? AND l.path < ?)")
-        params += [path + sep, path + chr(ord(sep) + 1)]
+    for candidate in candidates:
+        while len(candidate) > 1 and candidate[-1] in seps:
+            candidate = candidate[:-1]
+        if candidate in seps:
+            candidate = ""
+        for sep in sorted(seps):
+            parts.append("(+p.path >= ? AND +p.path < ?)")
+            copies.append("(l.path >= ? AND l.path < ?)")
+            params += [candidate + sep, candidate + chr(ord(sep) + 1)]
     # A photo whose identical copy (another location, store/locations.py) is inside the folder is inside it too.
     parts.append(f"p.id IN (SELECT l.photo_id FROM photo_locations l WHERE {' OR '.join(copies)})")
     sql = " OR ".join(parts)

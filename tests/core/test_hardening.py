@@ -352,3 +352,7 @@ def test_item25_a_folder_reached_through_a_symlink_is_the_same_photos(library_di
         assert sorted(p.face_count for p in lib.people()) == people
         paths = [r[0] for r in lib.db.execute("SELECT path FROM photos")]
         assert all(str(link_root) not in p and str(nested) not in p for p in paths)
+        # A folder filter given through the symlink finds the same photos as the real folder.
+        through_link = lib.faces_where(f'folder="{link_root}/obama"')
+        assert through_link and through_link == lib.faces_where(f'folder="{photos}/obama"')
+        assert lib.faces_where(f'folder="{link_root}"') == lib.faces_where(f'folder="{photos}"')
