@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_FACES = Path(os.environ.get("FACEORGANIZER_SHARED_FACES", REPO.parent / "shared" / "faces"))
+# Resolved: the import stores real paths (a folder reached through a symlink is the same photos), so tests that
+# compare stored paths with these must hold when ../shared is itself a symlink.
+SHARED_FACES = Path(os.environ.get("FACEORGANIZER_SHARED_FACES", REPO.parent / "shared" / "faces")).resolve()
 
 # The installed weights of the user running the tests (set-up installs them once); resolved before the
 # per-test data dir override below so that tests share them instead of re-installing.
