@@ -615,12 +615,19 @@ class Library:
         return to_text(rows, fmt)
 
     def write_xmp(self, photo_ids: list[int] | None = None, *, into_file: bool | None = None) -> int:
-        """Write person names to the photos' XMP (sidecars unless the user opted into the file)."""
-        from faceorganizer.xmp_sync import write_names
+        """Write person names to the photos' XMP (sidecars unless the user opted into the file); files written."""
+        return self.write_xmp_counted(photo_ids, into_file=into_file)[0]
+
+    def write_xmp_counted(self, photo_ids: list[int] | None = None, *, into_file: bool | None = None
+                          ) -> tuple[int, int]:
+        """:meth:`write_xmp`, returning (files written, named faces left out because their stored name cannot
+        be written — control characters or too long, from before names were checked)."""
+        from faceorganizer.xmp_sync import write_names_counted
 
         with self.lock:
-            return write_names(self.db, photo_ids,
-                               into_file=self.settings.xmp_into_file if into_file is None else into_file)
+            counts = write_names_counted(self.db, photo_ids,
+                                         into_file=self.settings.xmp_into_file if into_file is None else into_file)
+        return counts.written, counts.left_out
 
     # ----------------------------------------------------------------- undo / redo
     def undo(self) -> journal_mod.JournalEntry:

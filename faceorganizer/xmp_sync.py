@@ -86,6 +86,14 @@ def regions_of_photo(db: sqlite_utils.Database, photo_id: int) -> tuple[str, lis
     return frame.path, regions, (frame.width, frame.height)
 
 
+@dataclass(frozen=True)
+class WriteCounts:
+    """What a names write did: files written, and named faces left out because their name cannot be written."""
+
+    written: int
+    left_out: int
+
+
 def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = None, *, into_file: bool = False
                 ) -> int:
     """Write the named faces of photos (default: every photo with a named face) as XMP. Returns files written.
@@ -93,6 +101,12 @@ def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = Non
     A face whose person has a name that cannot be written (a control character stored before names were
     checked) is left out, with one warning per run naming how many; the rest of its photo is written.
     """
+    return write_names_counted(db, photo_ids, into_file=into_file).written
+
+
+def write_names_counted(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = None, *,
+                        into_file: bool = False) -> WriteCounts:
+    """:func:`write_names`, also counting the faces left out (for a front end to tell the user)."""
     if photo_ids is None:
         photo_ids = sidecars.photos_with_named_faces(db)
     photo_ids = list(photo_ids)
@@ -120,7 +134,7 @@ def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = Non
     if bad_names:
         log.warning("XMP: %d face(s) not written: their person's name holds control characters or is too long; "
                     "rename the person (faceorganizer rename) and write again", bad_names)
-    return written
+    return WriteCounts(written, bad_names)
 
 
 def _writable(name: str | None) -> bool:

@@ -47,8 +47,12 @@ def _xmp_args(p: argparse.ArgumentParser) -> None:
 @command("xmp-write", "write person names to the photos as XMP face regions (sidecars by default)", _xmp_args)
 def xmp_write(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        n = lib.write_xmp(into_file=args.into_file or None)
-    emit(args, {"photos_written": n}, f"Wrote names for {n} photos")
+        n, left_out = lib.write_xmp_counted(into_file=args.into_file or None)
+    text = f"Wrote names for {n} photos"
+    if left_out:
+        text += (f"; {left_out} named face(s) left out: their person's name holds control characters or is too "
+                 "long (rename the person with `faceorganizer rename` and write again)")
+    emit(args, {"photos_written": n, "faces_left_out": left_out}, text)
     return 0
 
 

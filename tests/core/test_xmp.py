@@ -749,6 +749,31 @@ def test_item01_a_stored_name_with_control_characters_is_left_out_of_xmp_write(
     assert not any("\x1b" in r.getMessage() or "Bad" in r.getMessage() for r in caplog.records)
 
 
+def test_item01_the_cli_says_which_names_xmp_write_left_out(
+    tmp_path: Path, two_faces, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from faceorganizer.cli import main
+
+    photo, _, _ = two_faces
+    folder = tmp_path / "lib"
+    with Library.open(folder) as lib:
+        _import(lib, photo.parent)
+        left, right = sorted(lib.faces(), key=lambda f: f.box[0])
+        lib.move([left.id], None, new_name="Good Name")
+        bad = lib.move([right.id], None, new_name="placeholder")
+        lib.db.execute("UPDATE people SET name = ? WHERE id = ?", ["Bad\x1b[31m\tName\x01", bad])
+        lib.db.conn.commit()
+    assert main(["xmp-write", "--library", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "Wrote names for 1 photos; 1 named face(s) left out" in out and "faceorganizer rename" in out
+    assert "\x1b" not in out and "Bad" not in out
+    assert main(["xmp-write", "--json", "--library", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"photos_written": 1, "faces_left_out": 1}
+    assert [r.name for r in read_regions(photo)] == ["Good Name"]
+
+
 # ---- item 3 / issue 12: names come in journaled; the app's own names never come back; forget removes them
 
 
