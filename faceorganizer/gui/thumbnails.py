@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QImageIOHandler, QImageReader, QPainter, QPixmap, QTransform
 
 from faceorganizer.library import LibraryReader, register_photo_formats, text_to_path
 
@@ -38,8 +38,12 @@ PIXMAP_CACHE = 2500
 BUDGET_MS = 8  # GUI time spent converting images per batch
 
 
-def _read_image(data: bytes, max_side: int | None) -> QImage:
-    """Decode image bytes (EXIF orientation applied), scaled down during decoding when the format allows."""
+def _read_image(data: bytes, max_side: int | None, orientation: int | None = None) -> QImage:
+    """Decode image bytes (EXIF orientation applied), scaled down during decoding when the format allows.
+
+    ``orientation`` is the one the analysis applied (EXIF, or the XMP sidecar's ``tiff:Orientation`` when the
+    file has none): used when the file itself carries no orientation, so the picture and its face boxes agree.
+    """
     buf = QBuffer()
     buf.setData(QByteArray(data))
     buf.open(QIODevice.OpenModeFlag.ReadOnly)
@@ -50,23 +54,37 @@ def _read_image(data: bytes, max_side: int | None) -> QImage:
         scale = max_side / max(size.width(), size.height())
         reader.setScaledSize(QSize(max(1, round(size.width() * scale)), max(1, round(size.height() * scale))))
     image = reader.read()
+    file_oriented = reader.transformation() != QImageIOHandler.Transformation.TransformationNone
     if image.isNull():
-        image = _read_with_pillow(data, max_side)
+        image, file_oriented = _read_with_pillow(data, max_side)
+    if not file_oriented and orientation and orientation != 1:
+        image = _orient(image, orientation)
     return image
 
 
-def _read_with_pillow(data: bytes, max_side: int | None) -> QImage:
-    """Formats Qt cannot read (e.g. 16-bit PNG, CMYK variants) decoded with Pillow."""
+def _orient(image: QImage, orientation: int) -> QImage:
+    """Turn an image stored as EXIF ``orientation`` says upright (2–8; the same rule as the pipeline's decode)."""
+    mirror = orientation in (2, 4, 5, 7)
+    angle = {3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}.get(orientation, 0)
+    if angle:
+        image = image.transformed(QTransform().rotate(angle))
+    return image.flipped(Qt.Orientation.Horizontal) if mirror else image
+
+
+def _read_with_pillow(data: bytes, max_side: int | None) -> tuple[QImage, bool]:
+    """Formats Qt cannot read (e.g. 16-bit PNG, CMYK variants) decoded with Pillow; (image, whether the file's
+    own EXIF orientation was applied)."""
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data)) as im:
+        file_oriented = im.getexif().get(0x0112, 1) not in (None, 1)
         if max_side:
             im.draft("RGB", (max_side, max_side))
         im = ImageOps.exif_transpose(im).convert("RGB")
         if max_side:
             im.thumbnail((max_side, max_side))
         raw = im.tobytes()
-        return QImage(raw, im.width, im.height, im.width * 3, QImage.Format.Format_RGB888).copy()
+        return QImage(raw, im.width, im.height, im.width * 3, QImage.Format.Format_RGB888).copy(), file_oriented
 
 
 class _Drain(QRunnable):
@@ -254,27 +272,28 @@ class ThumbnailLoader(QObject):
                 image = QImage.fromData(chip[0])
                 if not image.isNull():
                     return image
-            return self._crop(text_to_path(chip[1]), chip[2])
+            return self._crop(text_to_path(chip[1]), chip[2], chip[3])
         if kind in ("photo", "full"):
             row = conn.photo_file(int(ref))
             if row is None:
                 return None
             path = text_to_path(row[0])
             if kind == "full":
-                return _read_image(Path(path).read_bytes(), FULL_SIZE)
-            return self._photo_thumb(path, row[1])
+                return _read_image(Path(path).read_bytes(), FULL_SIZE, row[2])
+            return self._photo_thumb(path, row[1], row[2])
         if kind == "file":
             return _read_image(Path(ref).read_bytes(), FULL_SIZE)
         raise ValueError(f"unknown thumbnail key {key!r}")
 
-    def _photo_thumb(self, path: str, mtime: float | None) -> QImage:
-        name = hashlib.sha1(f"{path}|{mtime}|{THUMB_SIZE}".encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    def _photo_thumb(self, path: str, mtime: float | None, orientation: int | None = None) -> QImage:
+        key = f"{path}|{mtime}|{THUMB_SIZE}" + (f"|o{orientation}" if orientation and orientation != 1 else "")
+        name = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
         cached = self.thumb_dir / name[:2] / f"{name}.jpg"
         if cached.is_file():
             image = QImage(str(cached))
             if not image.isNull():
                 return image
-        image = _read_image(Path(path).read_bytes(), THUMB_SIZE)
+        image = _read_image(Path(path).read_bytes(), THUMB_SIZE, orientation)
         if not image.isNull():
             try:
                 cached.parent.mkdir(parents=True, exist_ok=True)
@@ -286,8 +305,8 @@ class ThumbnailLoader(QObject):
         return image
 
     @staticmethod
-    def _crop(path: str, box: tuple) -> QImage:
-        image = _read_image(Path(path).read_bytes(), None)
+    def _crop(path: str, box: tuple, orientation: int | None = None) -> QImage:
+        image = _read_image(Path(path).read_bytes(), None, orientation)
         x, y, w, h = box
         pad = 0.25 * max(w, h)
         return image.copy(int(x - pad), int(y - pad), int(w + 2 * pad), int(h + 2 * pad)).scaled(

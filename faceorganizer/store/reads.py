@@ -354,17 +354,20 @@ class LibraryReader:
         cards = self.face_cards(ids)
         return [cards[i] for i in ids if i in cards]
 
-    def face_chip(self, face_id: int) -> tuple[bytes | None, str, tuple[float, float, float, float]] | None:
-        """(stored chip JPEG or None, stored photo path, box) of a face, for thumbnails."""
-        row = self.db.execute("SELECT c.chip, p.path, f.x, f.y, f.w, f.h FROM faces f JOIN photos p "
+    def face_chip(self, face_id: int
+                  ) -> tuple[bytes | None, str, tuple[float, float, float, float], int | None] | None:
+        """(stored chip JPEG or None, stored photo path, box, orientation the analysis applied) of a face, for
+        thumbnails."""
+        row = self.db.execute("SELECT c.chip, p.path, f.x, f.y, f.w, f.h, p.orientation FROM faces f JOIN photos p "
                               "ON p.id = f.photo_id LEFT JOIN face_chips c ON c.face_id = f.id "
                               "WHERE f.id = ?", [face_id]).fetchone()
-        return None if row is None else (row[0], row[1], (row[2], row[3], row[4], row[5]))
+        return None if row is None else (row[0], row[1], (row[2], row[3], row[4], row[5]), row[6])
 
-    def photo_file(self, photo_id: int) -> tuple[str, float | None] | None:
-        """(stored path, mtime) of a photo, for thumbnails."""
-        row = self.db.execute("SELECT path, mtime FROM photos WHERE id = ?", [photo_id]).fetchone()
-        return None if row is None else (row[0], row[1])
+    def photo_file(self, photo_id: int) -> tuple[str, float | None, int | None] | None:
+        """(stored path, mtime, orientation the analysis applied — EXIF or, without one, the XMP sidecar's) of a
+        photo, for thumbnails and the viewer."""
+        row = self.db.execute("SELECT path, mtime, orientation FROM photos WHERE id = ?", [photo_id]).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
 
     def face_ids_of_person(self, person_id: int) -> list[int]:
         return self.face_ids(FaceScope("person", person_id=person_id))
