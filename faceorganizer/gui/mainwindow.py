@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._refresh_chrome()
         start_view = "people"
+        self._geometry_restored = False  # set by _restore_state when a saved window size exists
         if restore:
             start_view = self._restore_state()
         if start_view == "search":  # a search is not kept across restarts: its page would open empty
@@ -150,7 +151,8 @@ class MainWindow(QMainWindow):
         if self.session.reader.counts().photos == 0:
             # Nothing to filter yet: the filter panel would only take room beside "Add a folder" (Ctrl+L opens it).
             self.filter_dock.hide()
-        self.fit_to_screen(restored=restore)
+        # A first start (no saved size) gets the default size, not Qt's 640×480.
+        self.fit_to_screen(restored=self._geometry_restored)
         self.show_view(start_view if start_view in VIEW_KINDS else "people")
 
     def fit_to_screen(self, *, restored: bool = False) -> None:
@@ -539,7 +541,7 @@ class MainWindow(QMainWindow):
         qs = self._qsettings()
         geometry = qs.value("window/geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self._geometry_restored = bool(self.restoreGeometry(geometry))
         state = qs.value("window/state")
         if state is not None:
             self.restoreState(state)

@@ -358,6 +358,30 @@ def test_first_start_on_an_empty_library(qtbot, empty_window) -> None:  # noqa: 
     wait_idle(qtbot, empty_window)
 
 
+def test_first_start_opens_at_the_default_size_and_a_restart_at_the_saved_one(qtbot, empty_library) -> None:  # noqa: ANN001
+    """A real start restores the saved window; with none saved (first start) the window takes the default size
+    the screen allows, not Qt's 640×480 (it opened at 658×480 on a 1366×768 screen)."""
+    from PySide6.QtCore import QSettings
+
+    from faceorganizer.gui.main import make_app
+    from faceorganizer.gui.mainwindow import MainWindow
+
+    make_app([])
+    QSettings("FaceOrganizer", "FaceOrganizer").remove("window")
+    first = MainWindow(empty_library, restore=True)
+    qtbot.addWidget(first)
+    area = first.screen().availableGeometry()
+    assert (first.width(), first.height()) == (min(1280, area.width()), min(820, area.height() - 32))
+    first.resize(first.width() - 100, first.height() - 50)
+    first.save_state()
+    size = first.size()
+    first.close()
+    again = MainWindow(empty_library, restore=True)
+    qtbot.addWidget(again)
+    assert again.size() == size
+    again.close()
+
+
 def test_dialogs_open_at_pictures(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     from faceorganizer.gui.main import make_app
     from faceorganizer.gui.mainwindow import pictures_folder
