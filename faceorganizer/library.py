@@ -622,11 +622,11 @@ class Library:
                           ) -> tuple[int, int]:
         """:meth:`write_xmp`, returning (files written, named faces left out because their stored name cannot
         be written — control characters or too long, from before names were checked)."""
-        from faceorganizer.xmp_sync import write_names_counted
+        from faceorganizer.xmp_sync import write_names
 
         with self.lock:
-            counts = write_names_counted(self.db, photo_ids,
-                                         into_file=self.settings.xmp_into_file if into_file is None else into_file)
+            counts = write_names(self.db, photo_ids,
+                                 into_file=self.settings.xmp_into_file if into_file is None else into_file)
         return counts.written, counts.left_out
 
     # ----------------------------------------------------------------- undo / redo

@@ -95,18 +95,13 @@ class WriteCounts:
 
 
 def write_names(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = None, *, into_file: bool = False
-                ) -> int:
-    """Write the named faces of photos (default: every photo with a named face) as XMP. Returns files written.
+                ) -> WriteCounts:
+    """Write the named faces of photos (default: every photo with a named face) as XMP; returns the files
+    written and the faces left out.
 
     A face whose person has a name that cannot be written (a control character stored before names were
     checked) is left out, with one warning per run naming how many; the rest of its photo is written.
     """
-    return write_names_counted(db, photo_ids, into_file=into_file).written
-
-
-def write_names_counted(db: sqlite_utils.Database, photo_ids: Iterable[int] | None = None, *,
-                        into_file: bool = False) -> WriteCounts:
-    """:func:`write_names`, also counting the faces left out (for a front end to tell the user)."""
     if photo_ids is None:
         photo_ids = sidecars.photos_with_named_faces(db)
     photo_ids = list(photo_ids)

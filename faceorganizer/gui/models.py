@@ -166,16 +166,9 @@ class IdListModel(QAbstractListModel):
         if self._refreshing:
             self._refresh_again = True  # the library changed again: read once more when this read is in
             return
-        epoch, path = self._epoch, self.reader.path
+        epoch = self._epoch
         self._refreshing, self._refresh_again = True, False
         self._paging = True  # no page is added meanwhile (the re-read covers it)
-
-        def work(_cancel: Any) -> list[int]:
-            reader = LibraryReader(path, readonly=True)
-            try:
-                return read(reader, 0, want + 1)
-            finally:
-                reader.close()
 
         def done(ids: list[int]) -> None:
             again = self._refresh_again and epoch == self._epoch
@@ -185,7 +178,7 @@ class IdListModel(QAbstractListModel):
             if again:
                 self.refresh()
 
-        self.page_runner("Re-reading", work, done)
+        self.page_runner("Re-reading", self._off_thread(read, 0, want + 1), done)
 
     def _apply_refresh(self, ids: list[int], want: int) -> None:
         self._cards.clear()
@@ -227,14 +220,7 @@ class IdListModel(QAbstractListModel):
             return
         # Off the GUI thread: a page of a large sorted scope (100k unsorted faces, newest first) is a full sort
         # in SQLite, ~100 ms, which froze the grid while flicking through it (bench/bench_gui_scroll.py).
-        offset, limit, epoch, path = len(self._ids), self.PAGE + 1, self._epoch, self.reader.path
-
-        def work(_cancel: Any) -> list[int]:
-            reader = LibraryReader(path, readonly=True)  # a connection of the worker's own
-            try:
-                return read(reader, offset, limit)
-            finally:
-                reader.close()
+        epoch = self._epoch
 
         def done(new: list[int]) -> None:
             if epoch == self._epoch:  # else the ids changed meanwhile (refresh, new scope): page again
@@ -242,7 +228,21 @@ class IdListModel(QAbstractListModel):
                 self._add_page(new)
 
         self._paging = True
-        self.page_runner("Reading more", work, done)
+        self.page_runner("Reading more", self._off_thread(read, len(self._ids), self.PAGE + 1), done)
+
+    def _off_thread(self, read: Callable[[LibraryReader, int, int], list[int]], offset: int, limit: int
+                    ) -> Callable[[Any], list[int]]:
+        """The job for :attr:`page_runner`: ``read`` through a read-only connection of the worker's own."""
+        path = self.reader.path
+
+        def work(_cancel: Any) -> list[int]:
+            reader = LibraryReader(path, readonly=True)
+            try:
+                return read(reader, offset, limit)
+            finally:
+                reader.close()
+
+        return work
 
     def _add_page(self, new: list[int]) -> None:
         self._more = len(new) > self.PAGE

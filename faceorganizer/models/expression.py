@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -245,13 +244,6 @@ def onnx_model(weights: dict[str, np.ndarray] | None = None) -> bytes:
     model.ir_version = 8
     onnx.checker.check_model(model)
     return bytes(model.SerializeToString())
-
-
-def export_onnx(out: Path) -> None:
-    """Write :func:`onnx_model` to ``out`` (atomically: a reader never sees half a file)."""
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(onnx_model())
-    os.replace(tmp, out)
 
 
 # --- the model as the app uses it -------------------------------------------------------------------------

@@ -146,16 +146,16 @@ def _converters() -> dict[str, Callable[[Path], None]]:
 
     def mtcnn_onnx(net: str) -> Callable[[Path], None]:
         def convert(out: Path) -> None:
-            from faceorganizer.models.mtcnn import export_onnx
+            from faceorganizer.models.mtcnn import onnx_model
 
-            export_onnx(net, out)
+            _write_atomic(out, onnx_model(net))
 
         return convert
 
     def expression_onnx(out: Path) -> None:
-        from faceorganizer.models.expression import export_onnx
+        from faceorganizer.models.expression import onnx_model
 
-        export_onnx(out)
+        _write_atomic(out, onnx_model())
 
     return {"dlib_resnet_onnx": dlib_onnx, "mtcnn_pnet_onnx": mtcnn_onnx("pnet"),
             "mtcnn_rnet_onnx": mtcnn_onnx("rnet"), "mtcnn_onet_onnx": mtcnn_onnx("onet"),

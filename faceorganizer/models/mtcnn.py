@@ -10,7 +10,7 @@ Speed (this detector is ≈80 % of an import worker's CPU time per 2 MP photo, 7
   default 1280 the smallest face found is about 20 × 4000 / 1280 ≈ 62 px.
 - On the CPU the networks run in onnxruntime: their graphs are built from the state dicts (no exporter),
   shaped for its blocked layout (see :func:`_onnx_graph`, :func:`_pad_channels`), and written at install time
-  as derived model files (``mtcnn_pnet.onnx`` …, :func:`export_onnx`). Loading them needs neither torch nor
+  as derived model files (``mtcnn_pnet.onnx`` …, :func:`onnx_model`). Loading them needs neither torch nor
   onnx: building the graphs at every start imported both (~3 s of CPU) and held the GIL long enough to freeze
   the window for 0.5–3 s while the detector loaded behind it. A missing file (an install from before them) is
   built in memory as before.
@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -62,7 +60,7 @@ NMS_SCALE, NMS_STAGE1, NMS_STAGE2, NMS_STAGE3 = 0.5, 0.7, 0.7, 0.7
 RETRY_MIN_FACE_FRACTION = 0.3
 
 _WEIGHT_KEYS = {"pnet": "mtcnn_pnet", "rnet": "mtcnn_rnet", "onet": "mtcnn_onet"}
-#: The derived ONNX files (see :data:`faceorganizer.models.registry.DERIVED`), made by :func:`export_onnx`.
+#: The derived ONNX files (see :data:`faceorganizer.models.registry.DERIVED`), made from :func:`onnx_model`.
 ONNX_KEYS = {"pnet": "mtcnn_pnet_onnx", "rnet": "mtcnn_rnet_onnx", "onet": "mtcnn_onet_onnx"}
 #: Bumped whenever :func:`onnx_model` changes the graphs it makes: the installer then rebuilds the files.
 CONVERTER_VERSION = "1"
@@ -313,13 +311,6 @@ def onnx_model(net: str, sd: dict[str, np.ndarray] | None = None) -> bytes:
     if sd is None:
         sd = load_state_dicts((net,))[net]
     return _onnx_graph(net, _pad_channels(net, _pool_first(net, sd)))
-
-
-def export_onnx(net: str, out: Path) -> None:
-    """Write :func:`onnx_model` of ``net`` to ``out`` (atomically: a reader never sees half a file)."""
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(onnx_model(net))
-    os.replace(tmp, out)
 
 
 def _torch_net(net: str, sd: dict[str, np.ndarray]) -> Callable[..., object]:

@@ -149,19 +149,19 @@ def folder(path: str, op: str) -> SqlPart:
     The import stores real paths (a folder reached through a symlink is the same photos), so a folder given
     through a symlink matches by its real path too.
     """
-    given = os.path.expanduser(path.strip())
-    candidates = [given]
-    if os.path.isabs(given) and os.path.realpath(given) != given:
-        candidates.append(os.path.realpath(given))
     seps = {"/", os.sep}
+
+    def prefix(folder: str) -> str:
+        while len(folder) > 1 and folder[-1] in seps:
+            folder = folder[:-1]
+        return "" if folder in seps else folder
+
+    given = os.path.expanduser(path.strip())
+    candidates = dict.fromkeys([prefix(given)] + ([prefix(os.path.realpath(given))] if os.path.isabs(given) else []))
     # A range of strings: every path that starts with "folder/" sorts in [folder + "/",
     # folder + chr(ord("/") + 1)). No LIKE, so '%' and '_' in folder names need no escaping.
     parts, copies, params = [], [], []
     for candidate in candidates:
-        while len(candidate) > 1 and candidate[-1] in seps:
-            candidate = candidate[:-1]
-        if candidate in seps:
-            candidate = ""
         for sep in sorted(seps):
             parts.append("(+p.path >= ? AND +p.path < ?)")
             copies.append("(l.path >= ? AND l.path < ?)")
