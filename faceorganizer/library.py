@@ -122,14 +122,19 @@ def analysis_engine(name: str | None, *, address: str | None = None) -> Analysis
     return None
 
 
+def _analyzer_fields(settings: Settings) -> tuple[object, ...]:
+    """The settings the face pipeline is built from."""
+    return (settings.min_face_size, settings.device, settings.backend, settings.flip_fusion)
+
+
 class Library:
     """An open library folder. Use :meth:`open`; close with :meth:`close` or a ``with`` block."""
 
     def __init__(self, folder: Path, db: sqlite_utils.Database, settings: Settings) -> None:
         self.folder = folder
         self.db = db
-        self.settings = settings
         self.lock = threading.RLock()
+        self._settings = settings
         self._analyzer: FaceAnalyzer | None = None
         self._search: SearchService | None = None
 
@@ -184,7 +189,35 @@ class Library:
         with self.lock:
             yield self.db
 
-    # ----------------------------------------------------------------- models
+    # ----------------------------------------------------------------- settings, models
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        """New settings; a change to what the face pipeline reads (face size, device, backend, flip fusion)
+        drops the loaded pipeline, so the next import uses them (a running job keeps the one it took)."""
+        with self.lock:
+            old, self._settings = self._settings, settings
+            if _analyzer_fields(old) != _analyzer_fields(settings):
+                self._analyzer = None
+
+    @property
+    def embedding_model_id(self) -> str:
+        """The id the current settings give new embeddings (model, framing, flip fusion)."""
+        from faceorganizer.models.embedder import model_id
+
+        return model_id(self.settings.flip_fusion)
+
+    def faces_to_reembed(self) -> int:
+        """Faces embedded under other settings or an older model; :meth:`reembed_job` brings them up to date
+        (until then grouping and search use only the faces of the library's majority model)."""
+        from faceorganizer.store.faces import count_stale_faces
+
+        with self.lock:
+            return count_stale_faces(self.db, self.embedding_model_id)
+
     @property
     def analyzer(self) -> FaceAnalyzer:
         """The face pipeline, loaded on first use (raises a clear error when models are missing)."""

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from faceorganizer.cli.common import command, emit, open_library, table
-from faceorganizer.library import analysis_engine
+from faceorganizer.library import Library, analysis_engine
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
@@ -34,6 +34,19 @@ def _bar(progress) -> str:
             f"{progress.faces_found} faces, {progress.rate:.1f}/s{eta} ")
 
 
+def _reembed_first(lib: Library, cancel: threading.Event, *, quiet: bool) -> None:
+    """Bring faces embedded under older settings up to date before new ones arrive: grouping and search
+    compare faces of one model only, so new faces must not be embedded under settings the old ones lack."""
+    stale = lib.faces_to_reembed()
+    if not stale:
+        return
+    if not quiet:
+        print(f"re-embedding {stale:,} faces made under other settings or an older model first "
+              "(names and edits are kept)", file=sys.stderr)
+    for _ in lib.reembed_job(cancel=cancel):
+        pass
+
+
 @command("import", "import folders or photos (incremental: unchanged files cost nothing)", _import_args)
 def import_(args: argparse.Namespace) -> int:
     cancel = threading.Event()
@@ -43,6 +56,7 @@ def import_(args: argparse.Namespace) -> int:
         progress = None
         show = not args.json and sys.stderr.isatty()
         try:
+            _reembed_first(lib, cancel, quiet=args.json)
             for progress in job.run():
                 if show:
                     sys.stderr.write(_bar(progress))

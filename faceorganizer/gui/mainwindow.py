@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings, QSize, QStandardPaths, Qt, QUrl
+from PySide6.QtCore import QEvent, QSettings, QSize, QStandardPaths, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPainter
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
                                QStackedWidget, QToolBar, QVBoxLayout, QWidget)
@@ -125,6 +125,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.stats)
         self.importer = ImportController(self.session, self.job_status, self)
         self.importer.finished.connect(self._import_finished)
+        self.importer.reembedded.connect(lambda _p: (self.pages.refresh_now(), self._refresh_chrome()))
+        # Faces embedded under other settings (an older version's defaults, or flip fusion switched
+        # elsewhere) are brought up to date in the background once the window is up.
+        QTimer.singleShot(0, self.importer.reembed_if_needed)
         self.session.nav.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.session.edits.applied.connect(lambda text, _r: self.statusBar().showMessage(f"Done: {text}", 4000))
         self.pages.refreshed.connect(self._refresh_chrome)
@@ -510,6 +514,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.library.settings, self)
         if dialog.exec():
             self.library.settings = dialog.settings
+            self.importer.reembed_if_needed()  # flip fusion changed: the faces follow (names and edits kept)
 
     def about(self) -> None:
         QMessageBox.about(self, "About FaceOrganizer",

@@ -24,7 +24,7 @@ MODEL_ID = "dlib_resnet_v1+mtcnn_align_v1"
 CHIP_SIZE = dlib_resnet.CHIP_SIZE
 DIM = dlib_resnet.EMBEDDING_DIM
 #: Same person ⇔ Euclidean distance below this (dlib's rule; held on the shared photos without tuning).
-#: With flip fusion the vectors are sums of two embeddings: use twice this threshold.
+#: With flip fusion the analyzer stores the mean of the two embeddings: the same threshold holds.
 SAME_PERSON_DISTANCE = 0.6
 
 CPU_BATCH = 32
@@ -32,7 +32,8 @@ GPU_BATCH = 256
 
 
 def model_id(flip: bool = False) -> str:
-    """The id stored with an embedding; flip-fused sums (twice the norm) get their own id."""
+    """The id stored with an embedding; flip-fused ones get their own id (the name is historical: the analyzer
+    stores the mean of the chip's and its mirror's embeddings, in the same units as plain ones)."""
     return MODEL_ID + "+flipsum" if flip else MODEL_ID
 
 

@@ -154,10 +154,10 @@ def _drop_non_faces(db: sqlite_utils.Database, fs: FaceSet) -> FaceSet:
     word); automatic assignments of the others go back to Unsorted."""
     out = ~fs.face_like & ~fs.confirmed
     stale = np.flatnonzero(out & (fs.person >= 0))
-    if stale.size:
-        with transaction(db):
-            for i in stale:
-                store.unassign(db, int(fs.ids[i]))
+    with transaction(db):
+        store.mark_doubtful(db, fs.ids.tolist(), (~fs.face_like).tolist())  # Unsorted lists them last
+        for i in stale:
+            store.unassign(db, int(fs.ids[i]))
     return fs.subset(np.flatnonzero(~out)) if out.any() else fs
 
 

@@ -66,6 +66,11 @@ def photos_with_stale_embeddings(db: sqlite_utils.Database, model_id: str) -> li
         "SELECT DISTINCT photo_id FROM faces WHERE embed_model IS NOT ? ORDER BY photo_id", [model_id]).fetchall()]
 
 
+def count_stale_faces(db: sqlite_utils.Database, model_id: str) -> int:
+    """Faces embedded by another model than ``model_id`` (what a re-embedding would redo)."""
+    return int(db.execute("SELECT COUNT(*) FROM faces WHERE embed_model IS NOT ?", [model_id]).fetchone()[0])
+
+
 def stale_faces(db: sqlite_utils.Database, photo_id: int, model_id: str) -> Iterator[tuple[int, str]]:
     """(face id, landmarks JSON) of the photo's faces embedded by another model."""
     for r in db.execute("SELECT id, landmarks FROM faces WHERE photo_id = ? AND embed_model IS NOT ?",

@@ -6,6 +6,7 @@ are run by the caller inside one ``transaction``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
@@ -60,6 +61,14 @@ def set_auto(db: sqlite_utils.Database, face_id: int, person_id: int, distance: 
     """An automatic assignment of a face to a person (replacing any previous one)."""
     db.execute("INSERT OR REPLACE INTO assignments (face_id, person_id, origin, distance) "
                "VALUES (?, ?, 'auto', ?)", [face_id, person_id, distance])
+
+
+def mark_doubtful(db: sqlite_utils.Database, face_ids: Sequence[int], doubtful: Sequence[bool]) -> None:
+    """Record which of ``face_ids`` failed the face-ness gate; writes only the faces whose mark changed."""
+    marked = {int(r[0]) for r in db.execute("SELECT id FROM faces WHERE doubtful = 1")}
+    changes = [(int(d), int(f)) for f, d in zip(face_ids, doubtful) if (int(f) in marked) != bool(d)]
+    if changes:
+        db.conn.executemany("UPDATE faces SET doubtful = ? WHERE id = ?", changes)
 
 
 def unassign(db: sqlite_utils.Database, face_id: int) -> None:

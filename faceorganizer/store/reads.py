@@ -318,7 +318,10 @@ class LibraryReader:
     # ------------------------------------------------------------------ faces
     def face_ids(self, scope: FaceScope = FaceScope(), *, limit: int = -1, offset: int = 0) -> list[int]:
         where, args = _scope_sql(scope)
-        return queries.face_ids(self.db, where, args, order=FACE_ORDER[scope.order], limit=limit, offset=offset)
+        order = FACE_ORDER[scope.order]
+        if scope.kind == "unsorted":  # faces that failed the face-ness gate (textures, fragments) come last
+            order = "f.doubtful, " + order
+        return queries.face_ids(self.db, where, args, order=order, limit=limit, offset=offset)
 
     def count_faces(self, scope: FaceScope = FaceScope()) -> int:
         where, args = _scope_sql(scope)

@@ -217,6 +217,13 @@ def m006_photo_locations(db: sqlite_utils.Database) -> None:
     migrate_locations.fold_identical_copies(db)
 
 
+@migrations()
+def m007_faces_doubtful(db: sqlite_utils.Database) -> None:
+    """``faces.doubtful``: 1 when the face failed the face-ness gate at its last grouping (a texture, a
+    half-black crop, a blurred fragment), so *Unsorted* lists such faces after the real ones."""
+    db.execute("ALTER TABLE faces ADD COLUMN doubtful INTEGER NOT NULL DEFAULT 0")
+
+
 #: Names of all migrations in order; ``SCHEMA_VERSION`` is their count.
 MIGRATION_NAMES = [m.name for m in migrations._migrations]
 SCHEMA_VERSION = len(MIGRATION_NAMES)

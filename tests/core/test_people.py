@@ -138,8 +138,8 @@ def test_names_survive_a_reembed_with_another_model_version(library_copy):
     lib.confirm(person.face_ids[:2], person.id)
     rejected = person.face_ids[-1]
     lib.reject([rejected])
-    lib.settings = replace(lib.settings, flip_fusion=True)  # a different model id: "+flipsum"
-    lib._analyzer = None
+    # A different model id; the setter drops the loaded pipeline, so the re-embed uses the new setting.
+    lib.settings = replace(lib.settings, flip_fusion=not lib.settings.flip_fusion)
     old_model = lib.db.execute("SELECT DISTINCT embed_model FROM faces").fetchall()
     for progress in lib.reembed_job():
         pass
@@ -205,8 +205,16 @@ def test_faceness_gate_keeps_junk_out_of_people_and_every_real_face_in(shared_li
     # The shared photos hold junk detections (a half-black crop, blurred fragments, a sequin texture) ...
     junk = [f for f, ok in like.items() if not ok]
     assert len(junk) >= 3
-    # ... and none of them is in an automatic person.
+    # ... and none of them is in an automatic person ...
     assert not set(junk) & set(in_people)
+    # ... and "Unsorted faces" lists them after every real face (they used to be among the first tiles).
+    from faceorganizer.store.reads import FaceScope
+
+    with Library.open(shared_library_dir) as lib, lib.reader() as reader:
+        unsorted = reader.face_ids(FaceScope("unsorted"))
+        for order in ("date", "newest"):
+            assert set(reader.face_ids(FaceScope("unsorted", order=order))[-len(junk):]) == set(junk)
+    assert set(junk) <= set(unsorted) and set(unsorted[-len(junk):]) == set(junk)
 
 
 def test_grouping_does_not_depend_on_import_order(library_copy, shared_faces):

@@ -27,6 +27,7 @@ class ImportController(QObject):
 
     started = Signal()
     finished = Signal(object)
+    reembedded = Signal(object)
 
     def __init__(self, session: Session, status: JobStatus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -34,6 +35,7 @@ class ImportController(QObject):
         self.status = status
         self.job: Job | None = None
         self.queued: list[str] = []
+        self.reembed_queued = False
         self.last: Any = None
         # People appear while the import runs (as in Apple Photos and Immich), not only at its end: every few
         # seconds the faces found so far are grouped on the edit thread, and once more after a cancel.
@@ -53,7 +55,7 @@ class ImportController(QObject):
         paths = [os.path.abspath(os.fspath(p)) for p in paths]
         if not paths:
             return None
-        if self.job is not None:
+        if self.job is not None:  # an import or a re-embedding: this import follows it
             self.queued += [p for p in paths if p not in self.queued]
             self.session.nav.status.emit(f"Queued {len(paths)} more to import after this one")
             return self.job
@@ -76,8 +78,41 @@ class ImportController(QObject):
         self.started.emit()
         return job
 
+    def reembed_if_needed(self) -> Job | None:
+        """Re-embed faces made under other settings (flip fusion, an older model) in the background, before
+        any import queued meanwhile: grouping and search compare faces of one model only."""
+        if self.job is not None:
+            self.reembed_queued = True
+            return self.job
+        library = self.session.library
+        stale = library.faces_to_reembed()  # one COUNT on the read connection
+        if not stale:
+            return None
+
+        def run(cancel):
+            RUNTIMES_READY.wait(120)
+            progress = None
+            for progress in library.reembed_job(cancel=cancel):
+                pass
+            return progress
+
+        job = self.session.start("Re-embed", run, context="Re-embedding faces", interval=0.1)
+        self.job = job
+        self.status.track(job, f"Re-embedding {stale:,} faces")
+        job.finished.connect(self._reembedded)
+        job.ended.connect(self._ended)
+        self.started.emit()
+        return job
+
+    def _reembedded(self, progress: Any) -> None:
+        if progress is not None and progress.stage == "done":
+            self.session.nav.status.emit(f"Re-embedded {progress.faces_done:,} faces; people regrouped "
+                                         "(names and edits kept)")
+        self.reembedded.emit(progress)
+
     def cancel(self) -> None:
         self.queued.clear()
+        self.reembed_queued = False
         if self.job is not None:
             self.job.cancel()
 
@@ -113,6 +148,10 @@ class ImportController(QObject):
     def _ended(self) -> None:
         self.group_timer.stop()
         self.job = None
+        if self.reembed_queued:
+            self.reembed_queued = False
+            if self.reembed_if_needed() is not None:
+                return  # the queued imports follow the re-embedding
         if self.queued:
             paths, self.queued = self.queued, []
             self.import_paths(paths)
