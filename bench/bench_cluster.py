@@ -28,6 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # runnable from a checkout without `pip install -e`
 
+from faceorganizer.store.queries import EMBEDDING_DIM  # noqa: E402
+
 TARGET_SECONDS_1E5 = 60.0
 TARGET_GB_1E5 = 4.0
 TARGET_CUT_SECONDS = 3.0
@@ -39,7 +41,7 @@ def _timed(fn):  # type: ignore[no-untyped-def]
     return out, time.perf_counter() - w, time.process_time() - c
 
 
-def child(n: int, k: int, seed: int, photos: bool) -> dict[str, float]:
+def child(n: int, k: int, seed: int, photos: bool, dim: int) -> dict[str, float]:
     """One measurement in this process (run as a subprocess by ``main``)."""
     import numpy as np
 
@@ -48,7 +50,7 @@ def child(n: int, k: int, seed: int, photos: bool) -> dict[str, float]:
     from faceorganizer.people import cluster
     from faceorganizer.people.knn import knn_graph
 
-    x, truth = synthetic_embeddings(n, n // 10, seed=seed)
+    x, truth = synthetic_embeddings(n, n // 10, dim=dim, seed=seed)
     cannot: list[tuple[int, int]] = []
     if photos:
         photo = synthetic_photos(truth, seed)
@@ -99,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--photos", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dim", type=int, default=EMBEDDING_DIM,
+                        help=f"embedding width (default {EMBEDDING_DIM}: the stored fused embedding)")
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.k, args.seed, args.photos)))
+        print(json.dumps(child(args.child, args.k, args.seed, args.photos, args.dim)))
         return 0
 
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} CPUs")
@@ -113,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     for n, photos in [(n, photos) for n in args.sizes for photos in (False, True)]:
         runs = []
         for r in range(args.repeats):
-            command = [sys.executable, __file__, "--child", str(n), "--k", str(args.k), "--seed", str(args.seed + r)]
+            command = [sys.executable, __file__, "--child", str(n), "--k", str(args.k), "--seed", str(args.seed + r),
+                       "--dim", str(args.dim)]
             out = subprocess.run(command + ["--photos"] * photos, check=True, capture_output=True, text=True)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}

@@ -1,4 +1,4 @@
-"""Time the face embedder per backend and batch size, beside the face_recognition baseline, in one run.
+"""Time the face embedders (dlib's ResNet, SFace) per backend and batch size, beside face_recognition, in one run.
 
 Usage: python bench/bench_embed.py [--faces 64] [--repeats 3] [--quality]
 
@@ -106,6 +106,21 @@ def speed(faces, n_faces: int, repeats: int) -> None:
                 part = chips[: max(batch, n_faces // 4)] if batch == 1 else chips
                 wall, cpu = _time(lambda: embedder.embed(part), repeats)  # noqa: B023 - called right here
                 rows.append((backend, device, batch, 1000 * wall / len(part), 1000 * cpu / len(part)))
+    # SFace, the embedding fused with dlib's (timing only: the 150-px chips resized to its 112 px).
+    import cv2
+
+    from faceorganizer.models.sface import SFaceEmbedder
+
+    small = np.stack([cv2.resize(c, (112, 112), interpolation=cv2.INTER_AREA) for c in chips])
+    for device in devices:
+        for backend in ("onnx", "torch"):
+            for batch in BATCHES:
+                sface = SFaceEmbedder(backend, device, batch_size=batch)
+                if (sface.backend.backend, sface.backend.device) != (backend, device):
+                    continue
+                part = small[: max(batch, n_faces // 4)] if batch == 1 else small
+                wall, cpu = _time(lambda: sface.embed(part), repeats)  # noqa: B023 - called right here
+                rows.append((f"sface-{backend}", device, batch, 1000 * wall / len(part), 1000 * cpu / len(part)))
 
     import face_recognition
 
@@ -118,9 +133,9 @@ def speed(faces, n_faces: int, repeats: int) -> None:
     wall, cpu = _time(baseline, max(1, repeats // 2))
     base_wall, base_cpu = 1000 * wall / len(located), 1000 * cpu / len(located)
 
-    print(f"{'backend':8s} {'device':6s} {'batch':>5s} {'ms/face':>9s} {'cpu ms/face':>12s} {'vs baseline':>12s}")
+    print(f"{'backend':11s} {'device':6s} {'batch':>5s} {'ms/face':>9s} {'cpu ms/face':>12s} {'vs baseline':>12s}")
     for backend, device, batch, ms, cpu_ms in rows:
-        print(f"{backend:8s} {device:6s} {batch:5d} {ms:9.2f} {cpu_ms:12.2f} {base_wall / ms:11.1f}x")
+        print(f"{backend:11s} {device:6s} {batch:5d} {ms:9.2f} {cpu_ms:12.2f} {base_wall / ms:11.1f}x")
     print(f"{'face_recognition.face_encodings (dlib-bin), 1 face/call':32s} {base_wall:9.2f} {base_cpu:12.2f}")
 
 

@@ -29,7 +29,7 @@ def run(photos_dir: Path, lib_dir: Path, engine: object | None, workers: int | N
     from faceorganizer.library import Library
 
     with Library.open(lib_dir) as lib:
-        lib.analyzer.embedder.load()
+        lib.analyzer.load_embedders()
         t0 = time.perf_counter()
         progress = None
         for progress in lib.import_job([str(photos_dir)], workers=workers, engine=engine).run():

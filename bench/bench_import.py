@@ -60,7 +60,7 @@ def run_ours(photos_dir: Path, lib_dir: Path, workers: int | None) -> dict:
     from faceorganizer.library import Library
 
     with Library.open(lib_dir) as lib:
-        lib.analyzer.embedder.load()  # model loading is not import throughput
+        lib.analyzer.load_embedders()  # model loading is not import throughput
         t0, c0 = time.perf_counter(), cpu_seconds()
         progress = None
         for progress in lib.import_job([str(photos_dir)], workers=workers).run():

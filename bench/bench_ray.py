@@ -30,7 +30,7 @@ def run(photos_dir: Path, lib_dir: Path, workers: int, engine: object | None) ->
     from faceorganizer.library import Library
 
     with Library.open(lib_dir) as lib:
-        lib.analyzer.embedder.load()  # the driver's models are loaded before either run
+        lib.analyzer.load_embedders()  # the driver's models are loaded before either run
         t0, c0 = time.perf_counter(), cpu_seconds()
         progress = None
         for progress in lib.import_job([str(photos_dir)], workers=workers, engine=engine).run():

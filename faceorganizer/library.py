@@ -206,7 +206,7 @@ class Library:
     @property
     def embedding_model_id(self) -> str:
         """The id the current settings give new embeddings (model, framing, flip fusion)."""
-        from faceorganizer.models.embedder import model_id
+        from faceorganizer.pipeline.fusion import model_id
 
         return model_id(self.settings.flip_fusion)
 

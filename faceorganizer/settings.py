@@ -28,14 +28,14 @@ class Settings:
 
     version: int = SETTINGS_VERSION
     library: str = ""  # last opened library folder; "" = the default library
-    cluster_threshold: float = 0.53  # average-linkage distance in dlib space (people.cluster.DEFAULT_THRESHOLD)
+    cluster_threshold: float = 0.55  # average-linkage distance in dlib space (people.cluster.DEFAULT_THRESHOLD)
     search_threshold: float = 0.6  # distance under which a search result counts as the same person
     min_face_size: int = 20  # smallest face the detector looks for, in pixels of its working copy (long side ≤ 1280)
     device: str = "auto"  # auto | cpu | cuda
     backend: str = "auto"  # auto | onnx | torch
     workers: int = 0  # 0 = follow the machine
     flip_fusion: bool = True  # embed each face and its mirror image, keep the mean (measured, see README)
-    calibrated_scores: bool = True  # rank search results by IDA-calibrated scores
+    calibrated_scores: bool = False  # rank search results by IDA-calibrated scores (measured: no gain, README)
     write_xmp: bool = True  # write person names to .xmp sidecars
     xmp_into_file: bool = False  # also embed them in the image file (never rewrites pixels)
 
@@ -65,9 +65,13 @@ def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
         if "gpu" in raw:
             raw["device"] = "cuda" if raw.pop("gpu") else "auto"
     if version < 3 and raw.get("flip_fusion", False) is False and raw.get("cluster_threshold", 0.55) == 0.55:
-        # v2's defaults (no flip fusion, 0.55) become v3's (flip fusion, 0.53: measured better on lfw_dev,
+        # v2's defaults (no flip fusion at 0.55) become v3's (flip fusion at 0.55: measured better on lfw_dev,
         # README); a user who chose other values keeps them. The library re-embeds its faces on next use.
-        raw["flip_fusion"], raw["cluster_threshold"] = True, 0.53
+        raw["flip_fusion"] = True
+    if version < 3 and raw.get("calibrated_scores", True) is True:
+        # v2's default: calibration won with dlib alone; with the fused embedding plain distances rank as well
+        # or better (lfw_dev, README), so v3's default is off.
+        raw["calibrated_scores"] = False
     raw["version"] = SETTINGS_VERSION
     return raw
 

@@ -130,7 +130,7 @@ def _warm_models(library: Library) -> None:
         analyzer.agegender.load()
         if analyzer.expression is not None:
             analyzer.expression.predict(np.zeros((1, 112, 112, 3), np.uint8))
-        analyzer.embedder.load()
+        analyzer.load_embedders()
     except Exception:  # noqa: BLE001 - models missing or broken: the import reports that with its fix
         log.info("face models not preloaded", exc_info=True)
     finally:

@@ -157,9 +157,14 @@ def _converters() -> dict[str, Callable[[Path], None]]:
 
         _write_atomic(out, onnx_model())
 
+    def sface_onnx(out: Path) -> None:
+        from faceorganizer.models.sface import onnx_model
+
+        _write_atomic(out, onnx_model())
+
     return {"dlib_resnet_onnx": dlib_onnx, "mtcnn_pnet_onnx": mtcnn_onnx("pnet"),
             "mtcnn_rnet_onnx": mtcnn_onnx("rnet"), "mtcnn_onet_onnx": mtcnn_onnx("onet"),
-            "expression_onnx": expression_onnx}
+            "expression_onnx": expression_onnx, "sface_onnx": sface_onnx}
 
 
 def _converter_version(key: str) -> str:
@@ -176,6 +181,10 @@ def _converter_version(key: str) -> str:
         from faceorganizer.models.expression import CONVERTER_VERSION as EXPRESSION_CONVERTER
 
         return str(EXPRESSION_CONVERTER)
+    if key == "sface_onnx":
+        from faceorganizer.models.sface import CONVERTER_VERSION as SFACE_CONVERTER
+
+        return str(SFACE_CONVERTER)
     return "1"
 
 

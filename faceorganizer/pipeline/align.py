@@ -74,7 +74,23 @@ def chip_transform(landmarks5: np.ndarray, size: int = 150, padding: float = 0.2
 
 
 def align_face(rgb: np.ndarray, landmarks5: np.ndarray, size: int = 150, padding: float = 0.25) -> np.ndarray:
-    """A ``size``×``size``×3 uint8 chip of the face with these 5 landmarks, framed as dlib frames it.
+    """A ``size``×``size``×3 uint8 chip of the face with these 5 landmarks, framed as dlib frames it."""
+    return warp_chip(rgb, chip_transform(landmarks5, size, padding), size)
+
+
+def align_arcface(rgb: np.ndarray, landmarks5: np.ndarray) -> np.ndarray:
+    """The 112×112×3 uint8 chip SFace takes: the 5 landmarks fitted (unweighted similarity) onto the ArcFace
+    template, as OpenCV's ``FaceRecognizerSF.alignCrop`` frames it."""
+    from faceorganizer.models.sface import CHIP_SIZE, TEMPLATE
+
+    points = np.asarray(landmarks5, np.float64).reshape(5, 2)
+    if not np.all(np.isfinite(points)):
+        raise ValueError("landmarks must be finite")
+    return warp_chip(rgb, similarity_transform(points, TEMPLATE), CHIP_SIZE)
+
+
+def warp_chip(rgb: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """The ``size``×``size`` chip the 2×3 image→chip matrix ``m`` cuts from ``rgb``.
 
     Like dlib, the image is first halved with a Gaussian pyramid while the chip would shrink it more than
     2× (bilinear sampling alone would alias), then warped bilinearly; outside the image is black. Only the
@@ -82,7 +98,6 @@ def align_face(rgb: np.ndarray, landmarks5: np.ndarray, size: int = 150, padding
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an H×W×3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
-    m = chip_transform(landmarks5, size, padding)
     if any(step < 0 for step in rgb.strides):
         rgb = np.ascontiguousarray(rgb)  # OpenCV refuses views with negative strides
     shrink = 1.0 / math.hypot(m[0, 0], m[1, 0])  # image pixels per chip pixel

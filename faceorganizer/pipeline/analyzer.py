@@ -14,14 +14,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from faceorganizer.models import embedder as embedder_mod
-from faceorganizer.pipeline.align import align_face, predict_age_gender
+from faceorganizer.pipeline import fusion
+from faceorganizer.pipeline.align import align_arcface, align_face, predict_age_gender
 from faceorganizer.pipeline.decode import load_image
 from faceorganizer.pipeline.quality import FaceQuality, face_quality
+
+if TYPE_CHECKING:
+    from faceorganizer.models.sface import SFaceEmbedder
 
 log = logging.getLogger("faceorganizer.pipeline")
 
@@ -44,6 +48,7 @@ class AnalyzedFace:
     quality: FaceQuality
     expressions: dict[str, float] | None = None
     attr_model: str = ""
+    chip_sface: np.ndarray | None = None  # 112×112×3 uint8, ArcFace framing (SFace's input)
 
     @property
     def expression(self) -> str | None:
@@ -64,6 +69,12 @@ class PhotoAnalysis:
     taken_at: str | None
     orientation: int | None
     faces: list[AnalyzedFace] = field(default_factory=list)
+
+
+def _sface_chip(face: AnalyzedFace) -> np.ndarray:
+    if face.chip_sface is None:
+        raise ValueError("this face was analysed without its SFace chip")
+    return face.chip_sface
 
 
 class FaceAnalyzer:
@@ -89,6 +100,11 @@ class FaceAnalyzer:
             attr_ids.append("faceapi_expression_v1")
         self.attr_model = "+".join(attr_ids)
         self._embedder = (embedder_mod.Embedder(backend, device, threads=threads) if with_embedder else None)
+        self._sface: SFaceEmbedder | None = None
+        if with_embedder:
+            from faceorganizer.models.sface import SFaceEmbedder
+
+            self._sface = SFaceEmbedder(backend, device, threads=threads)
 
     @classmethod
     def from_settings(cls, settings: Any, *, threads: int | None = None, with_embedder: bool = True
@@ -104,21 +120,38 @@ class FaceAnalyzer:
         return self._embedder
 
     @property
+    def sface(self) -> SFaceEmbedder:
+        if self._sface is None:
+            raise RuntimeError("this analyzer was created without an embedder")
+        return self._sface
+
+    def load_embedders(self) -> None:
+        """Load both embedding networks now (the first embedding otherwise does)."""
+        self.embedder.load()
+        self.sface.load()
+
+    @property
     def model_id(self) -> str:
-        """Stored with every embedding: model and preprocessing version (flip fusion included)."""
-        return embedder_mod.model_id(self.flip)
+        """Stored with every embedding: networks and preprocessing version (flip fusion included)."""
+        return fusion.model_id(self.flip)
 
     def embed(self, faces: list[AnalyzedFace]) -> np.ndarray:
-        """Embeddings (N×128 float32) of analysed faces, exactly as import computes them."""
+        """Embeddings (N×256 float32, :mod:`~faceorganizer.pipeline.fusion`) of analysed faces, as import makes
+        them."""
         if not faces:
-            return np.zeros((0, embedder_mod.DIM), np.float32)
-        return self.embed_chips(np.stack([f.chip for f in faces]))
+            return np.zeros((0, fusion.DIM), np.float32)
+        return self.embed_chips(np.stack([f.chip for f in faces]), np.stack([_sface_chip(f) for f in faces]))
 
-    def embed_chips(self, chips: np.ndarray) -> np.ndarray:
-        """Embeddings of aligned 150-px chips. With flip fusion the chip's and its mirror's embeddings are
-        summed (the seed paper) and halved, so distances keep dlib's scale and every threshold its meaning."""
-        vectors = self.embedder.embed(chips, flip=self.flip)
-        return vectors * 0.5 if self.flip else vectors
+    def embed_chips(self, chips: np.ndarray, sface_chips: np.ndarray) -> np.ndarray:
+        """Fused embeddings of aligned chips: dlib's 150-px and SFace's 112-px chip of each face.
+
+        With flip fusion dlib's network also sees the mirror image and the mean is kept (the seed paper's flip
+        fusion, halved so that distances keep dlib's scale). SFace sees the chip only: its mirror pass measured
+        no gain once fused (lfw_dev: verification 99.32 % both, BCubed F1 0.988 / 0.987, search identical) and
+        would double its cost, the largest of the embedding step.
+        """
+        dlib_vectors = self.embedder.embed(chips, flip=self.flip)
+        return fusion.fuse(dlib_vectors * 0.5 if self.flip else dlib_vectors, self.sface.embed(sface_chips))
 
     # ------------------------------------------------------------------ analysis
     def analyze_file(self, path: str | Path) -> PhotoAnalysis:
@@ -146,6 +179,7 @@ class FaceAnalyzer:
             return []
         points_src = [np.asarray(d.landmarks, np.float64) * source_scale for d in detections]
         chips = [align_face(source, p, CHIP_SIZE, CHIP_PADDING) for p in points_src]
+        sface_chips = [align_arcface(source, p) for p in points_src]
         ages, males = predict_age_gender(self.agegender, source, np.stack(points_src))
         expressions: list[dict[str, float] | None] = [None] * len(detections)
         if self.expression is not None:
@@ -155,11 +189,11 @@ class FaceAnalyzer:
             probs = self.expression.predict(crops)
             expressions = [{name: float(p) for name, p in zip(EXPRESSIONS, row)} for row in probs]
         out = []
-        for d, chip, pts, age, male, expr in zip(detections, chips, points_src, ages, males, expressions):
+        for d, chip, sface_chip, age, male, expr in zip(detections, chips, sface_chips, ages, males, expressions):
             x1, y1, x2, y2 = (float(v) * to_full for v in d.box)
             landmarks_full = np.asarray(d.landmarks, np.float64) * to_full
             quality = face_quality(chip, landmarks_full, (x1, y1, x2, y2), float(d.score))
             out.append(AnalyzedFace((x1, y1, x2 - x1, y2 - y1), float(d.score), landmarks_full.astype(np.float32),
-                                    chip, float(age), float(male), quality, expr, self.attr_model))
+                                    chip, float(age), float(male), quality, expr, self.attr_model, sface_chip))
         return out
 

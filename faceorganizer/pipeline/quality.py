@@ -157,6 +157,16 @@ FACE_MIN_SHARPNESS = 6.0
 FACE_MIN_CENTRE_DISTANCE = 0.42
 
 
+def _dlib_vectors(embeddings: np.ndarray) -> np.ndarray | None:
+    """dlib's vectors (N×128) from dlib or fused embeddings; None for any other width."""
+    from faceorganizer.pipeline import fusion
+
+    width = embeddings.shape[-1] if embeddings.ndim == 2 else 0
+    if width == fusion.DIM:
+        return fusion.dlib_part(embeddings)
+    return embeddings if width == EMBEDDING_CENTRE.shape[0] else None
+
+
 def face_like(det_score: float, brightness: float | None, sharpness: float | None,
               landmarks: np.ndarray | None, box_wh: tuple[float, float],
               embedding: np.ndarray | None = None) -> bool:
@@ -180,8 +190,9 @@ def face_like(det_score: float, brightness: float | None, sharpness: float | Non
         drop = (p[3, 1] + p[4, 1]) / 2 - (p[0, 1] + p[1, 1]) / 2
         if drop < 0.3 * iod or iod < 0.15 * max(min(box_wh), 1.0):
             return False
-    if embedding is not None and embedding.shape[-1] == EMBEDDING_CENTRE.shape[0]:
-        if float(np.linalg.norm(np.asarray(embedding, np.float32) - EMBEDDING_CENTRE)) < FACE_MIN_CENTRE_DISTANCE:
+    if embedding is not None:
+        dlib = _dlib_vectors(np.asarray(embedding, np.float32)[None])
+        if dlib is not None and float(np.linalg.norm(dlib[0] - EMBEDDING_CENTRE)) < FACE_MIN_CENTRE_DISTANCE:
             return False
     return True
 
@@ -199,6 +210,7 @@ def face_like_many(det_score: np.ndarray, brightness: np.ndarray, sharpness: np.
         drop = (p[:, 3, 1] + p[:, 4, 1]) / 2 - (p[:, 0, 1] + p[:, 1, 1]) / 2
         short = np.maximum(np.asarray(box_wh, np.float64).reshape(n, 2).min(axis=1), 1.0)
         ok &= ~((drop < 0.3 * iod) | (iod < 0.15 * short))
-    if n and np.shape(embeddings)[-1] == EMBEDDING_CENTRE.shape[0]:
-        ok &= np.linalg.norm(np.asarray(embeddings, np.float32) - EMBEDDING_CENTRE, axis=1) >= FACE_MIN_CENTRE_DISTANCE
+    dlib = _dlib_vectors(np.asarray(embeddings, np.float32)) if n else None
+    if dlib is not None:
+        ok &= np.linalg.norm(dlib - EMBEDDING_CENTRE, axis=1) >= FACE_MIN_CENTRE_DISTANCE
     return ok

@@ -393,8 +393,9 @@ class ImportJob:
     def _write_batch(self, db: sqlite_utils.Database, batch: list[tuple[QueuedFile, str, WorkerResult]],
                      analyzer: FaceAnalyzer | None, root_ids: dict[str, int]) -> None:
         t = time.perf_counter()
-        chips = [face.chip for _, _, r in batch if r.analysis for face in r.analysis.faces]
-        vectors = analyzer.embed_chips(np.stack(chips)) if chips and analyzer is not None else None
+        faces = [face for _, _, r in batch if r.analysis for face in r.analysis.faces]
+        chips = [face.chip for face in faces]
+        vectors = analyzer.embed(faces) if chips and analyzer is not None else None
         if chips:
             self._time("embed", time.perf_counter() - t)
         t = time.perf_counter()

@@ -20,7 +20,7 @@ import sqlite_utils
 
 from faceorganizer.errors import FaceOrganizerError
 from faceorganizer.paths import text_to_path
-from faceorganizer.pipeline.align import align_face
+from faceorganizer.pipeline.align import align_arcface, align_face
 from faceorganizer.pipeline.decode import load_image
 from faceorganizer.store import faces as face_store
 from faceorganizer.store import photos as photo_store
@@ -67,7 +67,7 @@ def reembed_job(*, writer: Callable[[], sqlite_utils.Database], analyzer: Callab
             if cancel.is_set():
                 progress.stage = "cancelled"
                 break
-            chips, face_ids = [], []
+            chips, sface_chips, face_ids = [], [], []
             for photo_id in photos[start:start + PHOTO_BATCH]:
                 path = photo_store.photo_path(db, photo_id)
                 try:
@@ -77,11 +77,13 @@ def reembed_job(*, writer: Callable[[], sqlite_utils.Database], analyzer: Callab
                     progress.failed += 1
                     continue
                 for face_id, landmarks in face_store.stale_faces(db, photo_id, model_id):
-                    chips.append(align_face(image.rgb, queries.landmarks_of(landmarks)))
+                    points = queries.landmarks_of(landmarks)
+                    chips.append(align_face(image.rgb, points))
+                    sface_chips.append(align_arcface(image.rgb, points))
                     face_ids.append(face_id)
                 progress.photos_done += 1
             if chips:
-                vectors = embedder.embed_chips(np.stack(chips))
+                vectors = embedder.embed_chips(np.stack(chips), np.stack(sface_chips))
                 updates = [(v.astype(np.float32).tobytes(), model_id, f) for v, f in zip(vectors, face_ids)]
                 with transaction(db):
                     face_store.set_embeddings(db, updates)

@@ -8,7 +8,7 @@ compared from their 4 bytes alone.
 - ``PCACodec`` (unsupervised): project the embedding on its first 8 principal axes (optionally turned by a seeded
   random rotation, which spreads the variance evenly over the 8 dims), then cut each dimension into 16
   equally-populated bins fitted on the library (quantiles), so every level is used.
-- ``LearnedCodec``: a small head (128 → 64 → 8) trained on the library's labelled faces with a pair loss (same
+- ``LearnedCodec``: a small head (embedding → 64 → 8) trained on the library's labelled faces with a pair loss (same
   person close, different people at least a margin apart, in level units), a rounding term that pulls outputs
   to level centres, and a uniformity term that keeps each output evenly spread; then quantile-quantised like
   the PCA codes. ``fit_codec`` keeps it only when it beats PCA on held-out people's pairs.
@@ -148,7 +148,7 @@ class PCACodec:
 
 @dataclass
 class LearnedCodec:
-    """Learned 32-bit codes: a 128 → 64 → 8 head (numpy forward pass) and 16 quantile bins per output."""
+    """Learned 32-bit codes: an embedding → 64 → 8 head (numpy forward pass) and 16 quantile bins per output."""
 
     w1: NDArray[np.float32]
     b1: NDArray[np.float32]
@@ -264,7 +264,8 @@ def codec_from_bytes(data: bytes) -> PCACodec | LearnedCodec:
             raise ValueError(f"stored face codec is damaged (field {name!r})")
     try:
         codec = cls(**arrays)
-        codec.encode(np.ones((1, 128), np.float32))  # shapes that do not fit together fail here, not later
+        dim = codec.mean.shape[0] if isinstance(codec, PCACodec) else codec.w1.shape[0]  # the embedding's width
+        codec.encode(np.ones((1, dim), np.float32))  # shapes that do not fit together fail here, not later
     except (TypeError, ValueError, IndexError) as error:
         raise ValueError(f"stored face codec is damaged: {error}") from error
     return codec

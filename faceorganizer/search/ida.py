@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from faceorganizer.search.index import SAME_PERSON_DISTANCE
+from faceorganizer.store.queries import EMBEDDING_DIM
 
 __all__ = [
     "DEFAULT_K",
@@ -103,7 +104,7 @@ def select_anchors(
         if len(out_y) >= max_anchors:
             break
     if not out_x:
-        return np.empty((0, x.shape[1] if x.ndim == 2 else 128), np.float32), np.empty(0, np.int64)
+        return np.empty((0, x.shape[1] if x.ndim == 2 else EMBEDDING_DIM), np.float32), np.empty(0, np.int64)
     return np.concatenate(out_x)[:max_anchors], np.asarray(out_y[:max_anchors], np.int64)
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from faceorganizer.errors import FaceOrganizerError
+from faceorganizer.store.queries import EMBEDDING_DIM
 
 __all__ = [
     "EXACT_MAX_FACES",
@@ -134,7 +135,7 @@ class FaceIndex:
         ids_arr, vecs = _check_batch(ids, embeddings, None)
         if np.unique(ids_arr).size != ids_arr.size:
             raise ValueError("face ids must be unique")
-        self.dim = int(vecs.shape[1]) if vecs.ndim == 2 and vecs.shape[1] else 128
+        self.dim = int(vecs.shape[1]) if vecs.ndim == 2 and vecs.shape[1] else EMBEDDING_DIM
         self.kind = IndexKind(kind) if kind is not None else choose_kind(len(ids_arr))
         self._auto_kind = kind is None
         self.fingerprint = fingerprint
@@ -482,7 +483,7 @@ def _check_batch(ids: ArrayLike, embeddings: ArrayLike, dim: int | None
     ids_arr = np.ascontiguousarray(np.asarray(ids, dtype=np.int64).ravel())
     vecs = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32))
     if vecs.size == 0 and ids_arr.size == 0:
-        return ids_arr, vecs.reshape(0, dim or (vecs.shape[-1] if vecs.ndim == 2 else 128))
+        return ids_arr, vecs.reshape(0, dim or (vecs.shape[-1] if vecs.ndim == 2 else EMBEDDING_DIM))
     if vecs.ndim != 2 or vecs.shape[0] != ids_arr.size or (dim is not None and vecs.shape[1] != dim):
         raise ValueError(f"need one {dim or 'd'}-vector per id: {ids_arr.size} ids, embeddings {vecs.shape}")
     if not np.isfinite(vecs).all():

@@ -127,9 +127,13 @@ def people(db: sqlite_utils.Database, *, include_hidden: bool = False, with_face
     return out
 
 
+#: Width of a stored embedding (``pipeline.fusion.DIM``: dlib's 128 + SFace's 128; a test checks they agree).
+EMBEDDING_DIM = 256
+
+
 def embeddings(db: sqlite_utils.Database, where: str = "f.embedding IS NOT NULL", params: Sequence[Any] = ()
                ) -> tuple[np.ndarray, np.ndarray]:
-    """(face ids int64, embeddings N×128 float32) for the faces matching ``where`` (alias ``f``)."""
+    """(face ids int64, embeddings N×EMBEDDING_DIM float32) for the faces matching ``where`` (alias ``f``)."""
     ids: list[int] = []
     blobs: list[bytes] = []
     for r in db.query(f"SELECT f.id, f.embedding FROM faces f WHERE {where} ORDER BY f.id", list(params)):
@@ -137,7 +141,7 @@ def embeddings(db: sqlite_utils.Database, where: str = "f.embedding IS NOT NULL"
             ids.append(r["id"])
             blobs.append(r["embedding"])
     if not ids:
-        return np.zeros(0, np.int64), np.zeros((0, 128), np.float32)
+        return np.zeros(0, np.int64), np.zeros((0, EMBEDDING_DIM), np.float32)
     return np.asarray(ids, np.int64), np.frombuffer(b"".join(blobs), np.float32).reshape(len(ids), -1).copy()
 
 

@@ -11,23 +11,24 @@ from pathlib import Path
 import pytest
 
 from faceorganizer.library import Library
-from faceorganizer.models.embedder import model_id
+from faceorganizer.pipeline.fusion import model_id
 from faceorganizer.settings import SETTINGS_VERSION, Settings, load_settings
 from tests.core.test_cli import run_cli
 
 
 @pytest.mark.parametrize(("stored", "flip", "threshold"), [
-    ({"cluster_threshold": 0.55, "flip_fusion": False}, True, 0.53),  # v2's defaults: v3's defaults
-    ({}, True, 0.53),  # a v2 file that never wrote them
+    ({"cluster_threshold": 0.55, "flip_fusion": False}, True, 0.55),  # v2's defaults: v3's defaults
+    ({}, True, 0.55),  # a v2 file that never wrote them
     ({"cluster_threshold": 0.6, "flip_fusion": False}, False, 0.6),  # the user's own threshold: kept as is
-    ({"cluster_threshold": 0.55, "flip_fusion": True}, True, 0.55),  # flip chosen with 0.55: kept
+    ({"cluster_threshold": 0.5, "flip_fusion": True}, True, 0.5),  # flip chosen with 0.5: kept
 ])
 def test_v2_settings_move_to_the_new_defaults_only_where_they_were_the_old_ones(tmp_path, stored, flip, threshold):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"version": 2, "workers": 3, **stored}))
     s = load_settings(path)
     assert (s.flip_fusion, s.cluster_threshold, s.workers, s.version) == (flip, threshold, 3, SETTINGS_VERSION)
-    assert Settings().flip_fusion and Settings().cluster_threshold == 0.53
+    assert Settings().flip_fusion and Settings().cluster_threshold == 0.55 and not Settings().calibrated_scores
+    assert not s.calibrated_scores  # v2's default (on) moved to v3's
 
 
 def test_changing_flip_fusion_gives_new_faces_the_new_model_and_drops_the_loaded_pipeline(tmp_path):

@@ -120,11 +120,13 @@ def test_install_writes_derived_files_with_checksums_and_rebuilds_on_new_convert
 def test_old_install_whose_derived_files_cannot_be_written_still_detects(weights_only, photos, caplog):
     from faceorganizer.library import Library
 
-    # An install from before the MTCNN and expression files: the weights, dlib's ONNX file and its manifest entry.
-    dlib = DERIVED["dlib_resnet_onnx"]
-    (weights_only / dlib).symlink_to(MODELS_DIR / dlib)
+    # An install from before the MTCNN and expression files: the weights, the embedders' ONNX files (dlib's, and
+    # SFace's, which an update installs with its weights) and their manifest entries.
+    embedders = [DERIVED["dlib_resnet_onnx"], DERIVED["sface_onnx"]]
+    for name in embedders:
+        (weights_only / name).symlink_to(MODELS_DIR / name)
     installed = json.loads((MODELS_DIR / install.MANIFEST).read_text())
-    old = {k: v for k, v in installed.items() if k.startswith(dlib)}
+    old = {k: v for k, v in installed.items() if k.startswith(tuple(embedders))}
     (weights_only / install.MANIFEST).write_text(json.dumps(old))
     # A directory where mtcnn_pnet.onnx belongs: writing the file fails for real, as on a read-only models dir.
     (weights_only / DERIVED["mtcnn_pnet_onnx"]).mkdir()

@@ -20,7 +20,7 @@ from faceorganizer.pipeline.analyzer import FaceAnalyzer
 preload()
 analyzer = FaceAnalyzer(backend="onnx", device="cpu", threads=1)
 found = analyzer.analyze_image(np.asarray(__import__("PIL.Image").Image.open(sys.argv[1]).convert("RGB")))
-analyzer.embedder.load()
+analyzer.load_embedders()
 print(json.dumps({"faces": len(found), "expression": analyzer.expression.backend,
                   "detector": analyzer.detector.backend.backend, "cuda": torch_cuda_available(),
                   "imported": sorted(m for m in ("torch", "onnx") if m in sys.modules)}))

@@ -7,7 +7,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from faceorganizer.library import Library
-from faceorganizer.models.embedder import model_id
+from faceorganizer.pipeline.fusion import model_id
 from faceorganizer.settings import Settings
 from tests.core.test_default_embedding import stale_library  # noqa: F401 (the fixture)
 from tests.gui.conftest import _window, wait_idle
