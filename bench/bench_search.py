@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devkit.synthetic import synthetic_embeddings  # noqa: E402
 from faceorganizer.search.codes import BinIndex, PCACodec  # noqa: E402
 from faceorganizer.search.index import FaceIndex  # noqa: E402
+from faceorganizer.store.queries import EMBEDDING_DIM  # noqa: E402
 
 K = 10
 
@@ -50,8 +51,8 @@ def row(size: int, method: str, setting: str, build_s: float, wall: float, cpu: 
           flush=True)
 
 
-def bench_size(n: int, n_queries: int, seed: int) -> None:
-    x, _ = synthetic_embeddings(n + n_queries, max(1, (n + n_queries) // 10), seed=seed)
+def bench_size(n: int, n_queries: int, seed: int, dim: int = EMBEDDING_DIM) -> None:
+    x, _ = synthetic_embeddings(n + n_queries, max(1, (n + n_queries) // 10), dim=dim, seed=seed)
     queries, x = x[:n_queries], x[n_queries:]
     ids = np.arange(n, dtype=np.int64)
 
@@ -107,6 +108,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dim", type=int, default=EMBEDDING_DIM,
+                        help=f"embedding width (default {EMBEDDING_DIM}: the stored fused embedding)")
     args = parser.parse_args()
     import faiss
     import torch
@@ -118,7 +121,7 @@ def main() -> None:
     print("| faces     | method         | setting                | build s | wall ms  | cpu ms   | recall |")
     print("|-----------|----------------|------------------------|---------|----------|----------|--------|")
     for n in args.sizes:
-        bench_size(n, args.queries, args.seed)
+        bench_size(n, args.queries, args.seed, args.dim)
     print(f"load average at end: {os.getloadavg()}; total {time.perf_counter() - start:.0f} s")
 
 
