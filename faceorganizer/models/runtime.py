@@ -19,10 +19,13 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
+
+import numpy as np
 
 from faceorganizer.errors import SettingsError
 
@@ -226,3 +229,29 @@ class LazyNetwork(Generic[Loaded]):
 
     def _load(self, choice: BackendChoice) -> Loaded:
         raise NotImplementedError
+
+
+def embed_in_batches(load: Callable[[], Callable[[np.ndarray], np.ndarray]], chips: np.ndarray, *, size: int,
+                     dim: int, batch: int, flip: bool = False) -> np.ndarray:
+    """A network (``load()`` gives it: uint8 N×size×size×3 chips → N×dim) over ``chips`` (or one chip) in
+    batches of ``batch``, as float32; ``load`` is not called for no chips (no weights loaded for nothing).
+
+    With ``flip`` each row is the sum of the chip's output and its mirror image's (both in one batch).
+    """
+    chips = np.asarray(chips)
+    if chips.ndim == 3:
+        chips = chips[None]
+    if chips.ndim != 4 or chips.shape[1:] != (size, size, 3) or chips.dtype != np.uint8:
+        raise ValueError(f"expected uint8 chips N×{size}×{size}×3, got {chips.dtype} {chips.shape}")
+    out = np.empty((len(chips), dim), dtype=np.float32)
+    if not len(chips):
+        return out
+    run = load()
+    for start in range(0, len(chips), batch):
+        part = chips[start:start + batch]
+        if flip:
+            both = run(np.concatenate([part, part[:, :, ::-1]]))
+            out[start:start + len(part)] = both[:len(part)] + both[len(part):]
+        else:
+            out[start:start + len(part)] = run(part)
+    return out

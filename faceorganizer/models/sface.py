@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from faceorganizer.models.registry import model_path
-from faceorganizer.models.runtime import BackendChoice, LazyNetwork, ort_session
+from faceorganizer.models.runtime import BackendChoice, LazyNetwork, embed_in_batches, ort_session
 
 log = logging.getLogger("faceorganizer.models")
 
@@ -221,21 +221,4 @@ class SFaceEmbedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
     def embed(self, chips: np.ndarray, flip: bool = False) -> np.ndarray:
         """Embeddings (float32 N×128, not normalised) of uint8 RGB chips N×112×112×3; with ``flip`` each row
         is the sum of the chip's and its mirror image's embeddings."""
-        chips = np.asarray(chips)
-        if chips.ndim == 3:
-            chips = chips[None]
-        if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3) or chips.dtype != np.uint8:
-            raise ValueError(f"expected uint8 chips N×{CHIP_SIZE}×{CHIP_SIZE}×3, got {chips.dtype} {chips.shape}")
-        out = np.empty((len(chips), DIM), dtype=np.float32)
-        if not len(chips):
-            return out
-        run = self._loaded()
-        step = self.batch_size
-        for start in range(0, len(chips), step):
-            part = chips[start:start + step]
-            if flip:
-                both = run(np.concatenate([part, part[:, :, ::-1]]))
-                out[start:start + len(part)] = both[:len(part)] + both[len(part):]
-            else:
-                out[start:start + len(part)] = run(part)
-        return out
+        return embed_in_batches(self._loaded, chips, size=CHIP_SIZE, dim=DIM, batch=self.batch_size, flip=flip)
