@@ -255,3 +255,41 @@ def embed_in_batches(load: Callable[[], Callable[[np.ndarray], np.ndarray]], chi
         else:
             out[start:start + len(part)] = run(part)
     return out
+
+
+class ChipEmbedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
+    """The shared base of the embedding networks: square uint8 RGB chips in, float32 vectors out, in batches.
+
+    A subclass sets :attr:`onnx_key` (its registry key), :attr:`chip_size`, :attr:`dim` and implements
+    ``_load``. ``preference``/``device`` go to :func:`pick_backend`; ``threads`` is the onnxruntime intra-op
+    thread count (default: all cores); ``batch_size`` overrides the per-device batch.
+    """
+
+    onnx_key = ""
+    chip_size = 0
+    dim = 0
+    cpu_batch = 32
+    gpu_batch = 256
+
+    def __init__(self, preference: str = "auto", device: str = "auto", *, threads: int | None = None,
+                 batch_size: int | None = None) -> None:
+        super().__init__(preference, device, threads=threads)
+        self._batch_size = batch_size
+
+    def _has_onnx(self) -> bool:
+        from faceorganizer.models.registry import model_path
+
+        return model_path(self.onnx_key, must_exist=False).is_file()
+
+    @property
+    def batch_size(self) -> int:
+        if self._batch_size:
+            return self._batch_size
+        return self.gpu_batch if self.backend.device == "cuda" else self.cpu_batch
+
+    def embed(self, chips: np.ndarray, flip: bool = False) -> np.ndarray:
+        """Embeddings (float32 N×dim, not normalised) of uint8 RGB chips N×size×size×3 (or one chip); with
+        ``flip`` each row is the sum of the chip's embedding and its mirror image's (the seed paper's flip
+        fusion; the analyzer halves it)."""
+        return embed_in_batches(self._loaded, chips, size=self.chip_size, dim=self.dim, batch=self.batch_size,
+                                flip=flip)

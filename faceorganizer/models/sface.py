@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from faceorganizer.models.registry import model_path
-from faceorganizer.models.runtime import BackendChoice, LazyNetwork, embed_in_batches, ort_session
+from faceorganizer.models.runtime import BackendChoice, ChipEmbedder, ort_session
 
 log = logging.getLogger("faceorganizer.models")
 
@@ -176,22 +176,14 @@ def load_torch(onnx_path: Path) -> Any:
     return SFace().eval()
 
 
-class SFaceEmbedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
-    """SFace embeddings; loads its network on first use, once, thread-safely (as ``embedder.Embedder``)."""
+class SFaceEmbedder(ChipEmbedder):
+    """SFace: 112-px ArcFace chips → 128-d vectors; loads its network on first use, once, thread-safely."""
 
-    def __init__(self, preference: str = "auto", device: str = "auto", *, threads: int | None = None,
-                 batch_size: int | None = None) -> None:
-        super().__init__(preference, device, threads=threads)
-        self._batch_size = batch_size
-
-    def _has_onnx(self) -> bool:
-        return model_path("sface_onnx", must_exist=False).is_file()
-
-    @property
-    def batch_size(self) -> int:
-        if self._batch_size:
-            return self._batch_size
-        return GPU_BATCH if self.backend.device == "cuda" else CPU_BATCH
+    onnx_key = "sface_onnx"
+    chip_size = CHIP_SIZE
+    dim = DIM
+    cpu_batch = CPU_BATCH
+    gpu_batch = GPU_BATCH
 
     def _load(self, choice: BackendChoice) -> Callable[[np.ndarray], np.ndarray]:
         path = model_path("sface_onnx")
@@ -217,8 +209,3 @@ class SFaceEmbedder(LazyNetwork[Callable[[np.ndarray], np.ndarray]]):
                 return np.asarray(module(x).cpu().numpy())
 
         return run_torch
-
-    def embed(self, chips: np.ndarray, flip: bool = False) -> np.ndarray:
-        """Embeddings (float32 N×128, not normalised) of uint8 RGB chips N×112×112×3; with ``flip`` each row
-        is the sum of the chip's and its mirror image's embeddings."""
-        return embed_in_batches(self._loaded, chips, size=CHIP_SIZE, dim=DIM, batch=self.batch_size, flip=flip)
