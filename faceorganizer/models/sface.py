@@ -8,7 +8,7 @@ which onnxruntime runs; :func:`load_torch` runs the same graph in PyTorch for th
 
 Measured on ``../shared/lfw_dev`` (2,045 pairs, mean 10-fold, chips from MTCNN's landmarks): SFace alone
 99.17 % (99.46 % with flips) against dlib's 99.07 % (99.27 %); fused with dlib (``pipeline.analyzer``) 99.32–99.46 %,
-and grouping and search gain far more (README). 15 ms per face on 2 CPU cores (dlib: 3 ms).
+and grouping and search gain far more (README). 25 ms of CPU per face on one core, 17–20 ms on two (dlib: 3 ms).
 
 Input: uint8 RGB chips; the graph subtracts 127.5 and scales by 1/128 itself. Output: not unit length.
 """
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from faceorganizer.errors import ModelCorruptError
 from faceorganizer.models.registry import model_path
 from faceorganizer.models.runtime import BackendChoice, ChipEmbedder, ort_session
 
@@ -112,7 +113,10 @@ def onnx_model() -> bytes:
 
 
 def load_torch(onnx_path: Path) -> Any:
-    """A ``torch.nn.Module`` (eval mode) computing the float32 graph: N×3×112×112 float RGB 0–255 → N×128."""
+    """A ``torch.nn.Module`` (eval mode) computing the float32 graph: N×3×112×112 float RGB 0–255 → N×128.
+
+    It runs the ops :func:`fp32_model` leaves (PReLU is already rewritten); any other op means the file is not
+    the converted SFace graph and is refused."""
     import onnx
     import torch
     import torch.nn.functional as F
@@ -153,9 +157,6 @@ def load_torch(onnx_path: Path) -> Any:
                 elif op == "BatchNormalization":
                     y = F.batch_norm(get(ins[0]), get(ins[3]), get(ins[4]), get(ins[1]), get(ins[2]), False, 0.0,
                                      a.get("epsilon", 1e-5))
-                elif op == "PRelu":
-                    v, slope = get(ins[0]), get(ins[1])
-                    y = torch.where(v >= 0, v, v * slope)
                 elif op == "Dropout":
                     y = get(ins[0])
                 elif op == "Flatten":
@@ -169,7 +170,8 @@ def load_torch(onnx_path: Path) -> Any:
                 elif op == "Reshape":
                     y = get(ins[0]).reshape([int(s) for s in get(ins[1])])
                 else:
-                    raise NotImplementedError(f"SFace graph op {op}")
+                    raise ModelCorruptError(f"{onnx_path.name} holds op {op}, which the converted SFace graph "
+                                            "never has: run `faceorganizer models install --force`")
                 values[out] = y
             return values[sink]
 

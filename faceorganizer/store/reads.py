@@ -223,6 +223,12 @@ class LibraryReader:
                 for r in self.db.query("SELECT path, status, error FROM photos "
                                        "WHERE status IN ('skipped', 'unsupported') ORDER BY path")]
 
+    def faces_to_reembed(self, model_id: str) -> int:
+        """Faces embedded by another model than ``model_id`` (``Library.faces_to_reembed`` on this reader)."""
+        from faceorganizer.store.faces import count_stale_faces
+
+        return count_stale_faces(self.db, model_id)
+
     def offline_roots(self) -> list[str]:
         return [r["path"] for r in self.db.query("SELECT path FROM roots WHERE online = 0 ORDER BY path")]
 

@@ -85,7 +85,8 @@ class ImportController(QObject):
             self.reembed_queued = True
             return self.job
         library = self.session.library
-        stale = library.faces_to_reembed()  # one COUNT on the read connection
+        # One COUNT on the window's read connection: the library's own connection and lock may be busy.
+        stale = self.session.reader.faces_to_reembed(library.embedding_model_id)
         if not stale:
             return None
 
