@@ -81,6 +81,8 @@ class ImportController(QObject):
     def reembed_if_needed(self) -> Job | None:
         """Re-embed faces made under other settings (flip fusion, an older model) in the background, before
         any import queued meanwhile: grouping and search compare faces of one model only."""
+        if self.session.closed:  # the window closed before its first event-loop turn (the check is queued)
+            return None
         if self.job is not None:
             self.reembed_queued = True
             return self.job
