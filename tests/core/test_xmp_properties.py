@@ -15,7 +15,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -191,8 +191,22 @@ def sidecars(draw: st.DrawFn) -> bytes:
     return text.encode(encoding, "surrogatepass")
 
 
+# Found by a fresh run: widths of 1e-133 / 1e-227 passed as "> 0", then collapsed to 0 when the photo's
+# orientation turned the box (1 − y − h = 1.0) or when the writer printed them with 8 decimals.
+_TINY_TURNED = _wrap(
+    '<mwg-rs:Regions rdf:parseType="Resource"><mwg-rs:RegionList><rdf:Bag><rdf:li><rdf:Description '
+    'mwg-rs:Name="" mwg-rs:Type="Face"><mwg-rs:Area stArea:x="0.0" stArea:y="0.0" stArea:w="3.2e-133" '
+    'stArea:h="1.6e-227" stArea:unit="normalized"/></rdf:Description></rdf:li></rdf:Bag></mwg-rs:RegionList>'
+    "</mwg-rs:Regions>", ' tiff:Orientation="6"').encode()
+_TINY_NAMED = _wrap(
+    '<MP:RegionInfo rdf:parseType="Resource"><MPRI:Regions><rdf:Bag><rdf:li MPReg:PersonDisplayName="0" '
+    'MPReg:Rectangle="0.0, 0.0, 1.6e-227, 0.5"/></rdf:Bag></MPRI:Regions></MP:RegionInfo>').encode()
+
+
 @SETTINGS
 @given(sidecars())
+@example(_TINY_TURNED)
+@example(_TINY_NAMED)
 def test_any_sidecar_gives_sane_regions_or_one_line(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
         photo = _photo(Path(folder))
